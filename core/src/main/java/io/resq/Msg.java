@@ -1,0 +1,274 @@
+package io.resq;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * An immutable message: a typed payload plus the envelope resq keeps around it — a stable id, the
+ * queue, an optional category and ordering key, the dispatch date, free-form attributes and the
+ * error history of earlier failed deliveries.
+ *
+ * <p>To send with a key, category or attributes, build one: {@code Msg.builder(order).key("customer-7").build()}.
+ * On the receiving side, put {@code msg} into {@link Dequeue#acks()} to ack it, or
+ * {@code msg.failed(e)} to fail it.
+ *
+ * @param <T> the payload type
+ */
+public final class Msg<T> {
+
+    /** At most this many failures are kept: the first {@value #HISTORY_HEAD} and the last {@value #HISTORY_TAIL}. */
+    public static final int MAX_HISTORY = 10;
+    /** How many of the oldest failures a bounded history keeps. */
+    public static final int HISTORY_HEAD = 2;
+    /** How many of the newest failures a bounded history keeps. */
+    public static final int HISTORY_TAIL = 8;
+
+    private final String id;
+    private final String queue;
+    private final String category;
+    private final String key;
+    private final Instant dispatchedAt;
+    private final Map<String, String> attributes;
+    private final T payload;
+    private final List<Failure> errors;
+    private final int attempt;
+
+    // Set only on received messages, so that an ack or failure finds its way back to the broker.
+    final Object receipt;
+    // Set only by failed(): the failure this copy reports on the ack channel.
+    final Failure pendingFailure;
+
+    private Msg(Builder<T> b, Object receipt, Failure pendingFailure) {
+        this.id = b.id != null ? b.id : newId();
+        this.queue = b.queue;
+        this.category = b.category;
+        this.key = b.key;
+        this.dispatchedAt = b.dispatchedAt != null ? b.dispatchedAt : Instant.now();
+        this.attributes = Collections.unmodifiableMap(new LinkedHashMap<>(b.attributes));
+        this.payload = b.payload;
+        this.errors = List.copyOf(b.errors);
+        this.attempt = b.attempt;
+        this.receipt = receipt;
+        this.pendingFailure = pendingFailure;
+    }
+
+    /** A message carrying {@code payload} with a fresh id and no key, category or attributes. */
+    public static <T> Msg<T> of(T payload) {
+        return builder(payload).build();
+    }
+
+    /** A builder for a message carrying {@code payload}. */
+    public static <T> Builder<T> builder(T payload) {
+        return new Builder<>(payload);
+    }
+
+    /** A builder initialised with every field of this message, for a modified copy. */
+    public Builder<T> toBuilder() {
+        Builder<T> b = new Builder<>(payload);
+        b.id = id;
+        b.queue = queue;
+        b.category = category;
+        b.key = key;
+        b.dispatchedAt = dispatchedAt;
+        b.attributes.putAll(attributes);
+        b.errors.addAll(errors);
+        b.attempt = attempt;
+        return b;
+    }
+
+    /** The id, stable across every redelivery and in the dead-letter queue: deduplicate on it. */
+    public String id() {
+        return id;
+    }
+
+    /** The queue the message was received from or sent to; {@code null} on a message not yet sent. */
+    public String queue() {
+        return queue;
+    }
+
+    /** The category (an event type name such as {@code OrderPlaced}), or {@code null}. */
+    public String category() {
+        return category;
+    }
+
+    /** The ordering key, or {@code null}: messages with the same key are processed one at a time, in order. */
+    public String key() {
+        return key;
+    }
+
+    /** When the message was first sent. */
+    public Instant dispatchedAt() {
+        return dispatchedAt;
+    }
+
+    /** Free-form string attributes (trace ids and the like); never {@code null}. */
+    public Map<String, String> attributes() {
+        return attributes;
+    }
+
+    /** The payload. */
+    public T payload() {
+        return payload;
+    }
+
+    /** The failures of earlier deliveries, oldest first, bounded to {@value #MAX_HISTORY} entries. */
+    public List<Failure> errors() {
+        return errors;
+    }
+
+    /** Which delivery this is: 1 on the first, 2 on the first redelivery, and so on. */
+    public int attempt() {
+        return attempt;
+    }
+
+    /**
+     * A copy of this message carrying a new failure for {@code error}, to put on the ack channel
+     * ({@link Dequeue#acks()}) so that the redelivery and dead-letter policy applies.
+     */
+    public Msg<T> failed(Throwable error) {
+        Objects.requireNonNull(error, "error must not be null");
+        Failure failure = Failure.of(error, Instant.now());
+        return new Msg<>(toBuilder().clearErrors().errors(withFailure(errors, failure)), receipt, failure);
+    }
+
+    /** A copy carrying the broker receipt of a received message. */
+    Msg<T> withReceipt(Object newReceipt) {
+        return new Msg<>(toBuilder(), newReceipt, pendingFailure);
+    }
+
+    /** {@code history} with {@code failure} appended, bounded to the first two and the last eight entries. */
+    static List<Failure> withFailure(List<Failure> history, Failure failure) {
+        List<Failure> all = new ArrayList<>(history.size() + 1);
+        all.addAll(history);
+        all.add(failure);
+        return bounded(all);
+    }
+
+    /** {@code history} bounded to the first {@value #HISTORY_HEAD} and the last {@value #HISTORY_TAIL} entries. */
+    static List<Failure> bounded(List<Failure> history) {
+        if (history.size() <= MAX_HISTORY) {
+            return history;
+        }
+        List<Failure> kept = new ArrayList<>(MAX_HISTORY);
+        kept.addAll(history.subList(0, HISTORY_HEAD));
+        kept.addAll(history.subList(history.size() - HISTORY_TAIL, history.size()));
+        return kept;
+    }
+
+    private static String newId() {
+        return UUID.randomUUID().toString();
+    }
+
+    @Override
+    public String toString() {
+        // The payload is left out on purpose: toString ends up in logs.
+        return "Msg[id=" + id + ", queue=" + queue + ", category=" + category + ", key=" + key
+                + ", attempt=" + attempt + ", errors=" + errors.size() + "]";
+    }
+
+    /**
+     * Builds a {@link Msg}. Everything but the payload is optional: the id defaults to a random
+     * UUID, the dispatch date to now, the attempt to 1.
+     *
+     * @param <T> the payload type
+     */
+    public static final class Builder<T> {
+        private final T payload;
+        private String id;
+        private String queue;
+        private String category;
+        private String key;
+        private Instant dispatchedAt;
+        private final Map<String, String> attributes = new LinkedHashMap<>();
+        private final List<Failure> errors = new ArrayList<>();
+        private int attempt = 1;
+
+        private Builder(T payload) {
+            this.payload = Objects.requireNonNull(payload, "payload must not be null");
+        }
+
+        /** The message id; choose one to make sends idempotent. */
+        public Builder<T> id(String id) {
+            this.id = requireText(id, "id");
+            return this;
+        }
+
+        /** The queue; set by resq when sending, so rarely needed. */
+        public Builder<T> queue(String queue) {
+            this.queue = queue;
+            return this;
+        }
+
+        /** The category, such as {@code OrderPlaced}. */
+        public Builder<T> category(String category) {
+            this.category = category;
+            return this;
+        }
+
+        /** The ordering key; messages with the same key are processed one at a time, in order. */
+        public Builder<T> key(String key) {
+            this.key = key;
+            return this;
+        }
+
+        /** The dispatch date. */
+        public Builder<T> dispatchedAt(Instant dispatchedAt) {
+            this.dispatchedAt = Objects.requireNonNull(dispatchedAt, "dispatchedAt must not be null");
+            return this;
+        }
+
+        /** Adds one attribute. */
+        public Builder<T> attribute(String name, String value) {
+            attributes.put(requireText(name, "attribute name"), Objects.requireNonNull(value, "attribute value must not be null"));
+            return this;
+        }
+
+        /** Adds every attribute of {@code values}. */
+        public Builder<T> attributes(Map<String, String> values) {
+            Objects.requireNonNull(values, "attributes must not be null").forEach(this::attribute);
+            return this;
+        }
+
+        /** Appends failures to the error history (bounded as {@link Msg#errors()} says); for tests of handlers that read it. */
+        public Builder<T> errors(List<Failure> failures) {
+            Objects.requireNonNull(failures, "errors must not be null").forEach(f -> errors.add(Objects.requireNonNull(f, "a failure must not be null")));
+            return this;
+        }
+
+        Builder<T> clearErrors() {
+            errors.clear();
+            return this;
+        }
+
+        /** Which delivery this is (>= 1); for tests of handlers that read it. */
+        public Builder<T> attempt(int attempt) {
+            if (attempt < 1) {
+                throw new IllegalArgumentException("attempt must be >= 1, was " + attempt);
+            }
+            this.attempt = attempt;
+            return this;
+        }
+
+        /** The message. */
+        public Msg<T> build() {
+            List<Failure> bounded = bounded(new ArrayList<>(errors));
+            errors.clear();
+            errors.addAll(bounded);
+            return new Msg<>(this, null, null);
+        }
+
+        private static String requireText(String value, String name) {
+            Objects.requireNonNull(value, name + " must not be null");
+            if (value.isBlank()) {
+                throw new IllegalArgumentException(name + " must not be blank");
+            }
+            return value;
+        }
+    }
+}

@@ -1,0 +1,341 @@
+package io.resq.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.resq.EnvelopeMode;
+import io.resq.Failure;
+import io.resq.Msg;
+import io.resq.spi.Outbound;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Turns {@link Msg}s into broker bodies and headers and back, in envelope or raw mode
+ * (docs/wire-format.md). Immutable and thread-safe; one per queue and payload type. Not public API.
+ *
+ * <p>Decoding honours the {@link Headers#FORMAT} header when a message carries one, so a queue
+ * holding both (a dead-letter queue with an undecodable body kept byte for byte beside envelopes)
+ * reads correctly; without it the codec's own mode applies.
+ *
+ * @param <T> the payload type
+ */
+public final class MsgCodec<T> {
+
+    private final ObjectMapper mapper;
+    private final Class<T> type;
+    private final EnvelopeMode mode;
+    private final int maxBodySize;
+
+    /** A codec for {@code type} payloads in {@code mode}, refusing bodies over {@code maxBodySize} bytes before decoding. */
+    public MsgCodec(ObjectMapper mapper, Class<T> type, EnvelopeMode mode, int maxBodySize) {
+        this.mapper = Objects.requireNonNull(mapper, "mapper must not be null");
+        this.type = Objects.requireNonNull(type, "type must not be null");
+        this.mode = Objects.requireNonNull(mode, "mode must not be null");
+        if (maxBodySize < 1) {
+            throw new IllegalArgumentException("maxBodySize must be >= 1, was " + maxBodySize);
+        }
+        this.maxBodySize = maxBodySize;
+    }
+
+    /** The payload type. */
+    public Class<T> type() {
+        return type;
+    }
+
+    /** The message as the broker will carry it, held back by {@code delay}. */
+    public Outbound encode(Msg<T> msg, Duration delay) {
+        Map<String, String> headers = new HashMap<>();
+        headers.put(Headers.ATTEMPT, Integer.toString(msg.attempt()));
+        byte[] body;
+        if (mode == EnvelopeMode.ENVELOPE) {
+            headers.put(Headers.FORMAT, Headers.FORMAT_ENVELOPE);
+            body = envelope(msg);
+        } else {
+            headers.put(Headers.FORMAT, Headers.FORMAT_RAW);
+            rawHeaders(msg, headers);
+            body = rawPayload(msg.payload());
+        }
+        return new Outbound(msg.id(), msg.key(), headers, body, delay);
+    }
+
+    /**
+     * An undecodable body kept byte for byte, with the failure history in raw-mode headers: how a
+     * 400 dead letter travels.
+     */
+    public static Outbound rawCopy(String id, String key, byte[] body, List<Failure> errors, int attempt) {
+        Map<String, String> headers = new HashMap<>();
+        headers.put(Headers.FORMAT, Headers.FORMAT_RAW);
+        headers.put(Headers.ID, id);
+        headers.put(Headers.ATTEMPT, Integer.toString(attempt));
+        headers.put(Headers.DISPATCH_DATE, Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
+        if (key != null) {
+            headers.put(Headers.KEY, key);
+        }
+        headers.put(Headers.ERRORS, errorsJson(Json.defaultMapper(), errors));
+        return new Outbound(id, key, headers, body, Duration.ZERO);
+    }
+
+    /**
+     * The message in a received body. {@code deliveryId} and {@code deliveryKey} come from the
+     * broker and stand in where the body carries no id or key.
+     *
+     * @throws DecodeException if the body is too large or is not a message of this type
+     */
+    public Msg<T> decode(String queue, String deliveryId, String deliveryKey, Map<String, String> headers, byte[] body) {
+        if (body.length > maxBodySize) {
+            throw new DecodeException("body of " + body.length + " bytes is over the limit of " + maxBodySize
+                    + " bytes; raise Queues.builder(...).maxBodySize(...) if such messages are expected", null);
+        }
+        String format = headers.get(Headers.FORMAT);
+        boolean raw = format == null ? mode == EnvelopeMode.RAW : format.equals(Headers.FORMAT_RAW);
+        return raw ? decodeRaw(queue, deliveryId, deliveryKey, headers, body) : decodeEnvelope(queue, deliveryId, deliveryKey, headers, body);
+    }
+
+    /** Decodes an outbound message as {@code type} for inspection, or empty when it is not one. */
+    public static <T> Optional<Msg<T>> inspect(ObjectMapper mapper, Class<T> type, String queue, Outbound m) {
+        String format = m.headers().get(Headers.FORMAT);
+        EnvelopeMode guess = Headers.FORMAT_RAW.equals(format) ? EnvelopeMode.RAW : EnvelopeMode.ENVELOPE;
+        try {
+            return Optional.of(new MsgCodec<>(mapper, type, guess, Integer.MAX_VALUE).decode(queue, m.id(), m.key(), m.headers(), m.body()));
+        } catch (DecodeException e) {
+            return Optional.empty();
+        }
+    }
+
+    // ---------------------------------------------------------------- envelope
+
+    private byte[] envelope(Msg<T> msg) {
+        ObjectNode root = mapper.createObjectNode();
+        root.put("id", msg.id());
+        root.put("queue", msg.queue());
+        root.put("category", msg.category());
+        root.put("key", msg.key());
+        root.put("dispatch_date", msg.dispatchedAt().truncatedTo(ChronoUnit.MILLIS).toString());
+        ObjectNode attributes = root.putObject("attributes");
+        msg.attributes().forEach(attributes::put);
+        root.set("payload", mapper.valueToTree(msg.payload()));
+        root.set("error", errorsNode(mapper, msg.errors()));
+        try {
+            return mapper.writeValueAsBytes(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot encode message " + msg.id() + " as JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    private Msg<T> decodeEnvelope(String queue, String deliveryId, String deliveryKey, Map<String, String> headers, byte[] body) {
+        JsonNode root;
+        try {
+            root = mapper.readTree(body);
+        } catch (IOException e) {
+            throw new DecodeException("body is not a JSON envelope: " + shortReason(e), e);
+        }
+        if (root == null || !root.isObject() || !root.has("payload")) {
+            throw new DecodeException("body is not a resq envelope: expected a JSON object with a \"payload\" field", null);
+        }
+        T payload;
+        try {
+            payload = mapper.treeToValue(root.get("payload"), type);
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            throw new DecodeException("payload is not a " + type.getName() + ": " + shortReason(e), e);
+        }
+        if (payload == null) {
+            throw new DecodeException("payload is null", null);
+        }
+        Msg.Builder<T> b = Msg.builder(payload).queue(text(root, "queue", queue));
+        String id = text(root, "id", deliveryId);
+        if (id != null && !id.isBlank()) {
+            b.id(id);
+        }
+        b.category(text(root, "category", null));
+        b.key(text(root, "key", deliveryKey));
+        Instant dispatched = instant(text(root, "dispatch_date", null));
+        if (dispatched != null) {
+            b.dispatchedAt(dispatched);
+        }
+        JsonNode attributes = root.get("attributes");
+        if (attributes != null && attributes.isObject()) {
+            Iterator<Map.Entry<String, JsonNode>> it = attributes.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                b.attribute(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString());
+            }
+        }
+        List<Failure> errors = failures(root.get("error"));
+        b.errors(errors);
+        b.attempt(attempt(headers, errors));
+        return b.build();
+    }
+
+    // ---------------------------------------------------------------- raw
+
+    private void rawHeaders(Msg<T> msg, Map<String, String> headers) {
+        headers.put(Headers.ID, msg.id());
+        headers.put(Headers.DISPATCH_DATE, msg.dispatchedAt().truncatedTo(ChronoUnit.MILLIS).toString());
+        if (msg.category() != null) {
+            headers.put(Headers.CATEGORY, msg.category());
+        }
+        if (msg.key() != null) {
+            headers.put(Headers.KEY, msg.key());
+        }
+        if (!msg.errors().isEmpty()) {
+            headers.put(Headers.ERRORS, errorsJson(mapper, msg.errors()));
+        }
+        msg.attributes().forEach((k, v) -> headers.put(Headers.ATTRIBUTE_PREFIX + k, v));
+    }
+
+    private byte[] rawPayload(T payload) {
+        if (payload instanceof byte[] bytes) {
+            return bytes.clone();
+        }
+        if (payload instanceof String s) {
+            return s.getBytes(StandardCharsets.UTF_8);
+        }
+        try {
+            return mapper.writeValueAsBytes(payload);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot encode a " + payload.getClass().getName() + " as JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private T rawValue(byte[] body) {
+        if (type == byte[].class) {
+            return (T) body.clone();
+        }
+        if (type == String.class) {
+            return (T) new String(body, StandardCharsets.UTF_8);
+        }
+        try {
+            T value = mapper.readValue(body, type);
+            if (value == null) {
+                throw new DecodeException("body is JSON null, not a " + type.getName(), null);
+            }
+            return value;
+        } catch (IOException e) {
+            throw new DecodeException("body is not a " + type.getName() + ": " + shortReason(e), e);
+        }
+    }
+
+    private Msg<T> decodeRaw(String queue, String deliveryId, String deliveryKey, Map<String, String> headers, byte[] body) {
+        Msg.Builder<T> b = Msg.builder(rawValue(body)).queue(queue);
+        String id = headers.getOrDefault(Headers.ID, deliveryId);
+        if (id != null && !id.isBlank()) {
+            b.id(id);
+        }
+        b.category(headers.get(Headers.CATEGORY));
+        b.key(headers.getOrDefault(Headers.KEY, deliveryKey));
+        Instant dispatched = instant(headers.get(Headers.DISPATCH_DATE));
+        if (dispatched != null) {
+            b.dispatchedAt(dispatched);
+        }
+        headers.forEach((k, v) -> {
+            if (k.startsWith(Headers.ATTRIBUTE_PREFIX) && k.length() > Headers.ATTRIBUTE_PREFIX.length()) {
+                b.attribute(k.substring(Headers.ATTRIBUTE_PREFIX.length()), v);
+            }
+        });
+        List<Failure> errors = List.of();
+        String errorsJson = headers.get(Headers.ERRORS);
+        if (errorsJson != null) {
+            try {
+                errors = failures(mapper.readTree(errorsJson));
+            } catch (IOException e) {
+                throw new DecodeException("header " + Headers.ERRORS + " is not a JSON error array: " + shortReason(e), e);
+            }
+        }
+        b.errors(errors);
+        b.attempt(attempt(headers, errors));
+        return b.build();
+    }
+
+    // ---------------------------------------------------------------- shared
+
+    private static ArrayNode errorsNode(ObjectMapper mapper, List<Failure> errors) {
+        ArrayNode array = mapper.createArrayNode();
+        for (Failure f : errors) {
+            ObjectNode e = array.addObject();
+            e.put("status_code", f.statusCode());
+            e.put("type", f.type());
+            e.put("message", f.message());
+            e.put("stack_trace", f.stackTrace());
+            e.put("date", f.date().toString());
+        }
+        return array;
+    }
+
+    private static String errorsJson(ObjectMapper mapper, List<Failure> errors) {
+        try {
+            return mapper.writeValueAsString(errorsNode(mapper, errors));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write error history", e);
+        }
+    }
+
+    private static List<Failure> failures(JsonNode array) {
+        List<Failure> out = new ArrayList<>();
+        if (array == null || array.isNull()) {
+            return out;
+        }
+        if (!array.isArray()) {
+            throw new DecodeException("\"error\" must be an array", null);
+        }
+        for (JsonNode e : array) {
+            if (!e.isObject()) {
+                throw new DecodeException("an \"error\" entry must be an object", null);
+            }
+            Instant date = instant(text(e, "date", null));
+            out.add(new Failure(e.path("status_code").asInt(500), text(e, "type", "unknown"), text(e, "message", null),
+                    text(e, "stack_trace", ""), date != null ? date : Instant.EPOCH));
+        }
+        return out;
+    }
+
+    private static int attempt(Map<String, String> headers, List<Failure> errors) {
+        String value = headers.get(Headers.ATTEMPT);
+        if (value != null) {
+            try {
+                int n = Integer.parseInt(value.trim());
+                if (n >= 1) {
+                    return n;
+                }
+            } catch (NumberFormatException ignored) {
+                // A foreign or damaged header: fall back on the history below.
+            }
+        }
+        return errors.size() + 1;
+    }
+
+    private static String text(JsonNode node, String field, String fallback) {
+        JsonNode v = node.get(field);
+        return v == null || v.isNull() ? fallback : v.asText();
+    }
+
+    private static Instant instant(String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return Instant.parse(value);
+        } catch (DateTimeParseException e) {
+            throw new DecodeException("date \"" + value + "\" is not ISO-8601 (e.g. 2026-11-23T10:15:30.123Z)", e);
+        }
+    }
+
+    private static String shortReason(Exception e) {
+        String m = e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
+        return m == null ? e.getClass().getSimpleName() : m;
+    }
+}

@@ -1,0 +1,32 @@
+package io.resq.spi;
+
+import java.util.Map;
+
+/**
+ * One message received from a {@link Receiver}. It must be settled exactly once, by
+ * {@link #ack()} or {@link #release()}; a delivery that is never settled comes back after the
+ * receiver closes (or, for brokers with a visibility timeout, after it expires).
+ */
+public interface Delivery {
+
+    /** The id the sender gave the message ({@link Outbound#id()}), or the broker's own id for a foreign message. */
+    String id();
+
+    /** The ordering key, or {@code null}. */
+    String key();
+
+    /** Broker-native headers; never {@code null}. */
+    Map<String, String> headers();
+
+    /** The body exactly as sent. */
+    byte[] body();
+
+    /** 1 on the first delivery, 2 after one release or lost consumer, and so on. */
+    int deliveryCount();
+
+    /** Removes the message from the broker. */
+    void ack();
+
+    /** Hands the message back to the broker for another delivery, as soon as possible. Not a failure. */
+    void release();
+}

@@ -1,0 +1,34 @@
+package io.resq.spi;
+
+import java.util.Set;
+
+/**
+ * Moves bytes between the application and one broker. The core owns envelopes, codecs,
+ * policies and channels; a transport only sends, receives, acks, releases and delays.
+ *
+ * <p>Implementations are thread-safe. {@link #close()} closes every sender and receiver the
+ * transport handed out, releasing unsettled deliveries.
+ */
+public interface Transport extends AutoCloseable {
+
+    /** What this transport can do beyond send, receive, ack and release. */
+    Set<Capability> capabilities();
+
+    /** A sender for {@code queue}, creating the queue if the transport is configured to. */
+    Sender sender(String queue);
+
+    /** A new receiver for {@code queue}. */
+    Receiver receiver(String queue, ReceiverOptions options);
+
+    /** Whether the broker answers now. Never throws. */
+    Health health();
+
+    /** The largest body the broker accepts, in bytes. */
+    default int maxBodySize() {
+        return Integer.MAX_VALUE;
+    }
+
+    /** Closes every sender and receiver and the client connections. Idempotent. */
+    @Override
+    void close();
+}
