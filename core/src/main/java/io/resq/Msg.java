@@ -41,10 +41,11 @@ public final class Msg<T> {
 
     // Set only on received messages, so that an ack or failure finds its way back to the broker.
     final Object receipt;
-    // Set only by failed(): the failure this copy reports on the ack channel.
+    // Set only by failed(): the error and failure this copy reports on the ack channel.
+    final Throwable pendingError;
     final Failure pendingFailure;
 
-    private Msg(Builder<T> b, Object receipt, Failure pendingFailure) {
+    private Msg(Builder<T> b, Object receipt, Throwable pendingError, Failure pendingFailure) {
         this.id = b.id != null ? b.id : newId();
         this.queue = b.queue;
         this.category = b.category;
@@ -55,6 +56,7 @@ public final class Msg<T> {
         this.errors = List.copyOf(b.errors);
         this.attempt = b.attempt;
         this.receipt = receipt;
+        this.pendingError = pendingError;
         this.pendingFailure = pendingFailure;
     }
 
@@ -134,12 +136,12 @@ public final class Msg<T> {
     public Msg<T> failed(Throwable error) {
         Objects.requireNonNull(error, "error must not be null");
         Failure failure = Failure.of(error, Instant.now());
-        return new Msg<>(toBuilder().clearErrors().errors(withFailure(errors, failure)), receipt, failure);
+        return new Msg<>(toBuilder().clearErrors().errors(withFailure(errors, failure)), receipt, error, failure);
     }
 
     /** A copy carrying the broker receipt of a received message. */
     Msg<T> withReceipt(Object newReceipt) {
-        return new Msg<>(toBuilder(), newReceipt, pendingFailure);
+        return new Msg<>(toBuilder(), newReceipt, pendingError, pendingFailure);
     }
 
     /** {@code history} with {@code failure} appended, bounded to the first two and the last eight entries. */
@@ -260,7 +262,7 @@ public final class Msg<T> {
             List<Failure> bounded = bounded(new ArrayList<>(errors));
             errors.clear();
             errors.addAll(bounded);
-            return new Msg<>(this, null, null);
+            return new Msg<>(this, null, null, null);
         }
 
         private static String requireText(String value, String name) {

@@ -1,0 +1,187 @@
+package io.resq;
+
+import io.resq.internal.DecodeException;
+import io.resq.internal.MsgCodec;
+import io.resq.spi.Delivery;
+import io.resq.spi.Receiver;
+import io.resq.spi.ReceiverOptions;
+import io.resq.spi.Transport;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link Dequeue} over one receiver.
+ *
+ * <p>Threads: the fetch thread owns the receiver's {@code poll} and fills {@link #messages}; the
+ * ack thread drains {@link #acks}; {@link #ack} and {@link #nack} settle on the caller's thread.
+ * Deliveries are settled through the receipt each received {@link Msg} carries.
+ */
+final class DefaultDequeue<T> implements Dequeue<T> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DefaultDequeue.class);
+    private static final Duration POLL_WAIT = Duration.ofMillis(200);
+
+    private final Queues.Settings settings;
+    private final MsgCodec<T> codec;
+    private final String queue;
+    private final Receiver receiver;
+    private final Settler<T> settler;
+    private final BlockingQueue<Msg<T>> messages;
+    private final BlockingQueue<Msg<T>> acks = new LinkedBlockingQueue<>();
+    private final Thread fetcher;
+    private final Thread acker;
+    private volatile boolean closed;
+
+    DefaultDequeue(Transport transport, Queues.Settings settings, MsgCodec<T> codec, String queue, String group,
+                   String deadLetterQueue, RetryPolicy redelivery) {
+        this.settings = settings;
+        this.codec = codec;
+        this.queue = queue;
+        this.messages = new ArrayBlockingQueue<>(settings.prefetch());
+        this.receiver = transport.receiver(queue, new ReceiverOptions(group, settings.prefetch()));
+        this.settler = new Settler<>(transport, codec, queue, deadLetterQueue, redelivery, settings.listener());
+        this.fetcher = new Thread(this::fetchLoop, "resq-dequeue-" + queue);
+        this.acker = new Thread(this::ackLoop, "resq-acks-" + queue);
+        fetcher.setDaemon(true);
+        acker.setDaemon(true);
+    }
+
+    void start() {
+        fetcher.start();
+        acker.start();
+    }
+
+    @Override
+    public String queue() {
+        return queue;
+    }
+
+    @Override
+    public BlockingQueue<Msg<T>> messages() {
+        return messages;
+    }
+
+    @Override
+    public BlockingQueue<Msg<T>> acks() {
+        return acks;
+    }
+
+    @Override
+    public void ack(Msg<T> msg) {
+        receipt(msg).ack();
+    }
+
+    @Override
+    public void nack(Msg<T> msg, Throwable error) {
+        Objects.requireNonNull(error, "error must not be null");
+        Delivery d = receipt(msg);
+        settler.fail(d, msg, error, Failure.of(error, settings.clock().instant()));
+    }
+
+    private Delivery receipt(Msg<T> msg) {
+        Objects.requireNonNull(msg, "msg must not be null");
+        if (!(msg.receipt instanceof Delivery d)) {
+            throw new IllegalArgumentException("message " + msg.id() + " was not received from a Dequeue: only received messages can be acked");
+        }
+        return d;
+    }
+
+    private void fetchLoop() {
+        while (!closed) {
+            try {
+                int room = messages.remainingCapacity();
+                if (room == 0) {
+                    Thread.sleep(5);
+                    continue;
+                }
+                for (Delivery d : receiver.poll(room, POLL_WAIT)) {
+                    Msg<T> msg;
+                    try {
+                        msg = codec.decode(queue, d.id(), d.key(), d.headers(), d.body());
+                    } catch (DecodeException e) {
+                        settler.undecodable(d, e, settings.clock().instant());
+                        continue;
+                    }
+                    settings.listener().onReceived(msg);
+                    // Room was reserved above and only this thread adds, so this never blocks.
+                    messages.add(msg.withReceipt(d));
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                if (closed) {
+                    return;
+                }
+                LOG.warn("receiving from {} failed, trying again in 1 s: {}", queue, e.toString());
+                sleepQuietly(1000);
+            }
+        }
+    }
+
+    private void ackLoop() {
+        while (!closed || !acks.isEmpty()) {
+            try {
+                Msg<T> msg = acks.poll(100, TimeUnit.MILLISECONDS);
+                if (msg == null) {
+                    continue;
+                }
+                settle(msg);
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.error("settling a message of {} failed", queue, e);
+            }
+        }
+    }
+
+    private void settle(Msg<T> msg) {
+        Delivery d = receipt(msg);
+        if (msg.pendingFailure != null) {
+            // failed() already appended the failure to the copy's history; the settler appends it again from the original history.
+            Msg<T> original = msg.toBuilder().clearErrors().errors(msg.errors().subList(0, msg.errors().size() - 1)).build();
+            settler.fail(d, original, msg.pendingError, msg.pendingFailure);
+        } else {
+            d.ack();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        join(fetcher);
+        join(acker);
+        List<Msg<T>> unread = new ArrayList<>();
+        messages.drainTo(unread);
+        for (Msg<T> m : unread) {
+            receipt(m).release();
+        }
+        receiver.close();
+    }
+
+    private static void join(Thread t) {
+        try {
+            t.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

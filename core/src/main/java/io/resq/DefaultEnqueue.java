@@ -1,0 +1,243 @@
+package io.resq;
+
+import io.resq.internal.MsgCodec;
+import io.resq.spi.Outbound;
+import io.resq.spi.Sender;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An {@link Enqueue} over one sender.
+ *
+ * <p>Threads: the send thread owns the draining of {@link #messages} into batches; synchronous and
+ * asynchronous sends go straight to the transport from the caller's thread, with retries scheduled
+ * on the common pool's delayed executor.
+ */
+final class DefaultEnqueue<T> implements Enqueue<T> {
+
+    /** Capacity of the send channel. */
+    static final int CHANNEL_CAPACITY = 1024;
+    /** Largest batch the send thread hands the transport. */
+    static final int MAX_BATCH = 100;
+    /** How long close() lets the send thread empty the channel. */
+    private static final long CLOSE_DRAIN_MILLIS = 10_000;
+
+    private final Sender sender;
+    private final Queues.Settings settings;
+    private final MsgCodec<T> codec;
+    private final String queue;
+    private final int maxBodySize;
+    private final BlockingQueue<T> messages = new ArrayBlockingQueue<>(CHANNEL_CAPACITY);
+    private final BlockingQueue<Undelivered<T>> deadLetters = new LinkedBlockingQueue<>();
+    private final Thread sendThread;
+    private volatile boolean closed;
+
+    DefaultEnqueue(Sender sender, Queues.Settings settings, MsgCodec<T> codec, String queue, int maxBodySize) {
+        this.sender = sender;
+        this.settings = settings;
+        this.codec = codec;
+        this.queue = queue;
+        this.maxBodySize = maxBodySize;
+        this.sendThread = new Thread(this::sendLoop, "resq-enqueue-" + queue);
+        sendThread.setDaemon(true);
+    }
+
+    void start() {
+        sendThread.start();
+    }
+
+    @Override
+    public String queue() {
+        return queue;
+    }
+
+    @Override
+    public BlockingQueue<T> messages() {
+        return messages;
+    }
+
+    @Override
+    public BlockingQueue<Undelivered<T>> deadLetters() {
+        return deadLetters;
+    }
+
+    @Override
+    public Msg<T> send(T payload) {
+        return send(Msg.of(Objects.requireNonNull(payload, "payload must not be null")));
+    }
+
+    @Override
+    public Msg<T> send(Msg<T> msg) {
+        try {
+            return sendAsync(msg).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SendException("interrupted while sending " + msg.id() + " to " + queue, List.of(), e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof SendException se) {
+                throw se;
+            }
+            throw new SendException("could not send " + msg.id() + " to " + queue, List.of(), e.getCause());
+        }
+    }
+
+    @Override
+    public CompletableFuture<Msg<T>> sendAsync(T payload) {
+        return sendAsync(Msg.of(Objects.requireNonNull(payload, "payload must not be null")));
+    }
+
+    @Override
+    public CompletableFuture<Msg<T>> sendAsync(Msg<T> msg) {
+        Objects.requireNonNull(msg, "msg must not be null");
+        if (closed) {
+            throw new IllegalStateException("Enqueue of " + queue + " is closed");
+        }
+        Msg<T> addressed = msg.toBuilder().queue(queue).build();
+        Outbound out;
+        try {
+            out = encode(addressed);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(new SendException(e.getMessage(), List.of(Failure.of(e, settings.clock().instant())), e));
+        }
+        return sendWithRetry(List.of(out)).thenApply(failures -> {
+            if (failures.isEmpty()) {
+                return addressed;
+            }
+            Failure last = failures.get(failures.size() - 1);
+            throw new CompletionException(new SendException("could not send " + addressed.id() + " to " + queue + " after "
+                    + failures.size() + " attempts: " + last.type() + ": " + last.message(), failures, null));
+        });
+    }
+
+    private Outbound encode(Msg<T> msg) {
+        Outbound out = codec.encode(msg, Duration.ZERO);
+        if (out.body().length > maxBodySize) {
+            throw new IllegalArgumentException("message " + msg.id() + " encodes to " + out.body().length
+                    + " bytes, over the broker's limit of " + maxBodySize + " bytes for " + queue);
+        }
+        return out;
+    }
+
+    /**
+     * Sends the batch, retrying per the send policy. Completes with an empty list on success, or
+     * with one failure per attempt when every attempt failed; never completes exceptionally.
+     */
+    private CompletableFuture<List<Failure>> sendWithRetry(List<Outbound> batch) {
+        CompletableFuture<List<Failure>> result = new CompletableFuture<>();
+        attempt(batch, 1, new ArrayList<>(), result);
+        return result;
+    }
+
+    private void attempt(List<Outbound> batch, int attempt, List<Failure> failures, CompletableFuture<List<Failure>> result) {
+        CompletableFuture<Void> sent;
+        try {
+            sent = sender.send(batch);
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
+        sent.whenComplete((ok, error) -> {
+            if (error == null) {
+                result.complete(List.of());
+                return;
+            }
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            failures.add(Failure.of(cause, settings.clock().instant()));
+            RetryPolicy policy = settings.sendRetry();
+            // An oversized body or a closed transport will not get better by trying again.
+            boolean retryable = policy.isRetryable(cause) && !(cause instanceof IllegalArgumentException)
+                    && !(cause instanceof IllegalStateException);
+            if (retryable && attempt < policy.maxAttempts()) {
+                long delay = policy.delayAfter(attempt).toMillis();
+                CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS)
+                        .execute(() -> attempt(batch, attempt + 1, failures, result));
+            } else {
+                result.complete(List.copyOf(failures));
+            }
+        });
+    }
+
+    private void sendLoop() {
+        List<T> batch = new ArrayList<>(MAX_BATCH);
+        while (true) {
+            try {
+                T first = messages.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    if (closed) {
+                        return;
+                    }
+                    continue;
+                }
+                batch.add(first);
+                messages.drainTo(batch, MAX_BATCH - 1);
+                sendBatch(batch);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                batch.clear();
+            }
+        }
+    }
+
+    private void sendBatch(List<T> payloads) throws InterruptedException {
+        List<Msg<T>> msgs = new ArrayList<>(payloads.size());
+        List<Outbound> outs = new ArrayList<>(payloads.size());
+        for (T p : payloads) {
+            Msg<T> m = Msg.builder(p).queue(queue).build();
+            try {
+                outs.add(encode(m));
+                msgs.add(m);
+            } catch (RuntimeException e) {
+                undelivered(m, List.of(Failure.of(e, settings.clock().instant())));
+            }
+        }
+        if (outs.isEmpty()) {
+            return;
+        }
+        List<Failure> failures;
+        try {
+            failures = sendWithRetry(outs).get();
+        } catch (ExecutionException e) {
+            failures = List.of(Failure.of(e.getCause(), settings.clock().instant()));
+        }
+        if (!failures.isEmpty()) {
+            for (Msg<T> m : msgs) {
+                undelivered(m, failures);
+            }
+        }
+    }
+
+    private void undelivered(Msg<T> m, List<Failure> failures) {
+        deadLetters.add(new Undelivered<>(m, failures));
+        settings.listener().onSendFailed(m, failures);
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            sendThread.join(CLOSE_DRAIN_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // Whatever the send thread could not get to is reported, not dropped.
+        List<T> left = new ArrayList<>();
+        messages.drainTo(left);
+        for (T p : left) {
+            undelivered(Msg.builder(p).queue(queue).build(),
+                    List.of(Failure.of(new IllegalStateException("Enqueue closed before this message was sent"), settings.clock().instant())));
+        }
+    }
+}

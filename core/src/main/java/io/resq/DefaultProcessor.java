@@ -1,0 +1,425 @@
+package io.resq;
+
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.retry.Retry;
+import io.github.resilience4j.retry.RetryConfig;
+import io.github.resilience4j.timelimiter.TimeLimiter;
+import io.github.resilience4j.timelimiter.TimeLimiterConfig;
+import io.resq.internal.DecodeException;
+import io.resq.internal.MsgCodec;
+import io.resq.spi.Delivery;
+import io.resq.spi.Receiver;
+import io.resq.spi.ReceiverOptions;
+import io.resq.spi.Transport;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link Processor}: one fetch thread, {@code concurrency} worker threads, and (with a timeout)
+ * handler threads that a resilience4j {@link TimeLimiter} can interrupt.
+ *
+ * <p>Threads and what they own: the fetch thread owns the receiver ({@code poll}, {@code pause},
+ * {@code resume}) and takes a slot of {@link #slots} per fetched message, so at most {@code prefetch}
+ * messages are unsettled. Worker threads run one {@link Task} at a time through the
+ * {@link KeyedDispatcher} (same key, one at a time, in order) and settle its delivery; the task's
+ * {@code settled} flag makes every delivery settle once, whoever gets there first (a worker, or
+ * {@link #close()} releasing what never ran).
+ */
+final class DefaultProcessor<T> implements Processor<T> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DefaultProcessor.class);
+    private static final Duration POLL_WAIT = Duration.ofMillis(200);
+    private static final ThreadLocal<DefaultProcessor<?>.Task> CURRENT = new ThreadLocal<>();
+
+    private final Queues.Settings settings;
+    private final MsgCodec<T> codec;
+    private final String queue;
+    private final String group;
+    private final MsgHandler<T> handler;
+    private final Listener listener;
+    private final Duration drainTimeout;
+    private final Receiver receiver;
+    private final Settler<T> settler;
+    private final Retry retry;
+    private final CircuitBreaker breaker;
+    private final TimeLimiter limiter;
+    private final ExecutorService workers;
+    private final ExecutorService handlerThreads;
+    private final KeyedDispatcher dispatcher;
+    private final Semaphore slots;
+    private final Set<Task> tasks = ConcurrentHashMap.newKeySet();
+    private final Thread fetcher;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile boolean closing;
+
+    private final AtomicLong succeeded = new AtomicLong();
+    private final AtomicLong retried = new AtomicLong();
+    private final AtomicLong redelivered = new AtomicLong();
+    private final AtomicLong deadLettered = new AtomicLong();
+    private volatile Failure lastFailure;
+
+    DefaultProcessor(Transport transport, Queues.Settings settings, MsgCodec<T> codec, ProcessorBuilder<T> b) {
+        this.settings = settings;
+        this.codec = codec;
+        this.queue = b.queue;
+        this.group = b.group;
+        this.handler = b.handler;
+        this.listener = Listeners.of(settings.listener(), b.listener);
+        this.drainTimeout = b.drainTimeout;
+        int prefetch = b.effectivePrefetch();
+        this.slots = new Semaphore(prefetch);
+        this.settler = new Settler<>(transport, codec, queue, b.deadLetterQueue, b.redelivery, listener);
+        this.retry = retry(b.retry);
+        this.breaker = b.circuitBreaker == null ? null : CircuitBreaker.of("resq-" + queue, b.circuitBreaker);
+        this.limiter = b.timeout == null ? null
+                : TimeLimiter.of("resq-" + queue, TimeLimiterConfig.custom().timeoutDuration(b.timeout).cancelRunningFuture(true).build());
+        ThreadFactory workerThreads = threads("resq-worker-" + queue, b.virtualThreads);
+        this.workers = Executors.newFixedThreadPool(b.concurrency, workerThreads);
+        this.handlerThreads = limiter == null ? null : Executors.newCachedThreadPool(threads("resq-handler-" + queue, b.virtualThreads));
+        this.dispatcher = new KeyedDispatcher(workers, task -> ((Task) task).abandon());
+        this.receiver = transport.receiver(queue, new ReceiverOptions(group, prefetch));
+        this.fetcher = new Thread(this::fetchLoop, "resq-fetch-" + queue);
+        fetcher.setDaemon(true);
+    }
+
+    void start() {
+        fetcher.start();
+    }
+
+    private Retry retry(RetryPolicy policy) {
+        RetryConfig config = RetryConfig.custom()
+                .maxAttempts(policy.maxAttempts())
+                .intervalFunction(policy.intervalFunction())
+                .retryOnException(e -> !closing && !(e instanceof CallNotPermittedException) && policy.isRetryable(e))
+                .build();
+        Retry r = Retry.of("resq-" + queue, config);
+        // Retry events fire on the worker thread, just before it sleeps: mark the task as waiting, so close() may interrupt it.
+        r.getEventPublisher().onRetry(event -> {
+            Task task = (Task) CURRENT.get();
+            if (task == null) {
+                return;
+            }
+            task.waiting = true;
+            retried.incrementAndGet();
+            Failure f = Failure.of(event.getLastThrowable(), settings.clock().instant());
+            lastFailure = f;
+            listener.onRetried(task.msg, f, event.getNumberOfRetryAttempts(), event.getWaitInterval());
+        });
+        return r;
+    }
+
+    @Override
+    public String queue() {
+        return queue;
+    }
+
+    @Override
+    public ProcessorHealth health() {
+        return new ProcessorHealth(queue, group, !closing, breaker == null ? "DISABLED" : breaker.getState().name(),
+                tasks.size(), succeeded.get(), retried.get(), redelivered.get(), deadLettered.get(), lastFailure);
+    }
+
+    // ------------------------------------------------------------------ fetch thread
+
+    private void fetchLoop() {
+        boolean paused = false;
+        while (!closing) {
+            try {
+                if (breaker != null) {
+                    CircuitBreaker.State state = breaker.getState();
+                    if (state == CircuitBreaker.State.OPEN || state == CircuitBreaker.State.FORCED_OPEN) {
+                        if (!paused) {
+                            receiver.pause();
+                            paused = true;
+                            LOG.warn("circuit of {} is open: fetching paused", queue);
+                        }
+                        // Once the open wait is over this moves the breaker to half-open; the permit is handed straight back.
+                        if (state == CircuitBreaker.State.OPEN && breaker.tryAcquirePermission()) {
+                            breaker.releasePermission();
+                        } else {
+                            Thread.sleep(20);
+                        }
+                        continue;
+                    }
+                    if (paused) {
+                        receiver.resume();
+                        paused = false;
+                        LOG.info("circuit of {} is {}: fetching resumed", queue, state);
+                    }
+                    if (state == CircuitBreaker.State.HALF_OPEN && !tasks.isEmpty()) {
+                        // Half-open: probe with one message at a time.
+                        Thread.sleep(5);
+                        continue;
+                    }
+                }
+                if (!slots.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+                    continue;
+                }
+                int n = 1 + slots.drainPermits();
+                if (breaker != null && breaker.getState() == CircuitBreaker.State.HALF_OPEN && n > 1) {
+                    slots.release(n - 1);
+                    n = 1;
+                }
+                List<Delivery> got;
+                try {
+                    got = receiver.poll(n, POLL_WAIT);
+                } catch (RuntimeException | InterruptedException e) {
+                    slots.release(n);
+                    throw e;
+                }
+                // Slots not used by this poll go back at once.
+                slots.release(n - got.size());
+                for (Delivery d : got) {
+                    dispatch(d);
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                if (closing) {
+                    return;
+                }
+                LOG.warn("receiving from {} failed, trying again in 1 s: {}", queue, e.toString());
+                sleep(1000);
+            }
+        }
+    }
+
+    private void dispatch(Delivery d) {
+        Msg<T> msg;
+        try {
+            msg = codec.decode(queue, d.id(), d.key(), d.headers(), d.body());
+        } catch (DecodeException e) {
+            Failure f = Failure.of(e, settings.clock().instant());
+            lastFailure = f;
+            if (settler.undecodable(d, e, settings.clock().instant()) == Settler.Outcome.DEAD_LETTERED) {
+                deadLettered.incrementAndGet();
+            }
+            slots.release();
+            return;
+        }
+        Task task = new Task(d, msg);
+        tasks.add(task);
+        dispatcher.submit(msg.key(), task);
+    }
+
+    // ------------------------------------------------------------------ worker threads
+
+    /** One message's processing; runs on a worker thread, settles its delivery exactly once. */
+    final class Task implements Runnable {
+        final Delivery delivery;
+        final Msg<T> msg;
+        private final AtomicBoolean settled = new AtomicBoolean();
+        volatile Thread thread;
+        volatile boolean waiting;
+
+        Task(Delivery delivery, Msg<T> msg) {
+            this.delivery = delivery;
+            this.msg = msg;
+        }
+
+        @Override
+        public void run() {
+            thread = Thread.currentThread();
+            CURRENT.set(this);
+            try {
+                if (closing) {
+                    abandon();
+                    return;
+                }
+                process();
+            } finally {
+                CURRENT.remove();
+                thread = null;
+                finish();
+            }
+        }
+
+        private void process() {
+            listener.onReceived(msg);
+            long start = System.nanoTime();
+            try {
+                retry.executeCallable(() -> {
+                    waiting = false;
+                    attempt();
+                    return null;
+                });
+            } catch (Throwable e) {
+                failed(e);
+                return;
+            }
+            if (settle()) {
+                delivery.ack();
+                succeeded.incrementAndGet();
+                listener.onSucceeded(msg, Duration.ofNanos(System.nanoTime() - start));
+            }
+        }
+
+        private void attempt() throws Exception {
+            Callable<Void> call = limiter == null
+                    ? () -> {
+                        handler.handle(msg);
+                        return null;
+                    }
+                    : () -> limiter.executeFutureSupplier(() -> handlerThreads.submit(() -> {
+                        handler.handle(msg);
+                        return null;
+                    }));
+            if (breaker == null) {
+                call.call();
+            } else {
+                breaker.executeCallable(call);
+            }
+        }
+
+        private void failed(Throwable e) {
+            if (e instanceof CallNotPermittedException) {
+                // The circuit opened while this message waited: not the message's fault, it goes back untouched.
+                abandon();
+                return;
+            }
+            if (closing && (Thread.interrupted() || isInterruption(e))) {
+                abandon();
+                return;
+            }
+            if (e instanceof Error err && !(e instanceof AssertionError)) {
+                LOG.error("handler of {} threw {}: treating it as a failure", queue, err.toString());
+            }
+            Failure failure = Failure.of(e, settings.clock().instant());
+            lastFailure = failure;
+            if (!settle()) {
+                return;
+            }
+            Settler.Outcome outcome = settler.fail(delivery, msg, e, failure);
+            if (outcome == Settler.Outcome.REDELIVERED) {
+                redelivered.incrementAndGet();
+            } else if (outcome == Settler.Outcome.DEAD_LETTERED) {
+                deadLettered.incrementAndGet();
+            }
+        }
+
+        /** Hands the message back to the broker unacked (not a failure), unless already settled. */
+        void abandon() {
+            if (settle()) {
+                try {
+                    delivery.release();
+                } catch (RuntimeException e) {
+                    LOG.warn("release of {} failed; the broker redelivers it when the receiver closes", msg.id(), e);
+                }
+            }
+            if (thread == null) {
+                finish();
+            }
+        }
+
+        private boolean settle() {
+            return settled.compareAndSet(false, true);
+        }
+
+        private void finish() {
+            if (tasks.remove(this)) {
+                slots.release();
+            }
+        }
+    }
+
+    private static boolean isInterruption(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InterruptedException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // ------------------------------------------------------------------ close
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        closing = true;
+        join(fetcher, 5000);
+        // Backoff waits end now; running handlers get the drain timeout.
+        for (Task t : tasks) {
+            Thread th = t.thread;
+            if (t.waiting && th != null) {
+                th.interrupt();
+            }
+        }
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(drainTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.warn("handlers of {} still running after the drain timeout of {} ms: interrupting them", queue, drainTimeout.toMillis());
+                workers.shutdownNow();
+                workers.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (Task t : new ArrayList<>(tasks)) {
+            t.abandon();
+        }
+        if (handlerThreads != null) {
+            handlerThreads.shutdownNow();
+        }
+        receiver.close();
+        LOG.info("processor of {} closed: {} succeeded, {} redelivered, {} dead-lettered", queue, succeeded.get(), redelivered.get(),
+                deadLettered.get());
+    }
+
+    private static void join(Thread t, long millis) {
+        try {
+            t.join(millis);
+            if (t.isAlive()) {
+                t.interrupt();
+                t.join(millis);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static ThreadFactory threads(String prefix, boolean virtual) {
+        if (virtual) {
+            try {
+                Object builder = Thread.class.getMethod("ofVirtual").invoke(null);
+                Class<?> builderType = Class.forName("java.lang.Thread$Builder");
+                builder = builderType.getMethod("name", String.class, long.class).invoke(builder, prefix + "-", 0L);
+                return (ThreadFactory) builderType.getMethod("factory").invoke(builder);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("virtualThreads(true) needs Java 21 or later; this is Java "
+                        + Runtime.version().feature(), e);
+            }
+        }
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

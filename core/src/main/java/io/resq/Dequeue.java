@@ -1,0 +1,35 @@
+package io.resq;
+
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * The receiving side of a queue, as channels: take messages from {@link #messages()}, settle each
+ * by putting it (or {@code msg.failed(e)}) into {@link #acks()}, or call {@link #ack} / {@link #nack}.
+ * A failed message follows the redelivery and dead-letter policy of its {@link Queues}.
+ *
+ * <p>The receive channel is bounded by the prefetch: resq fetches only what there is room for.
+ * {@link #close()} stops fetching and hands every unsettled message back to the broker.
+ *
+ * @param <T> the payload type
+ */
+public interface Dequeue<T> extends AutoCloseable {
+
+    /** The queue this dequeue reads. */
+    String queue();
+
+    /** The receive channel. */
+    BlockingQueue<Msg<T>> messages();
+
+    /** The ack channel: put a received message to ack it, or {@code msg.failed(e)} to fail it. */
+    BlockingQueue<Msg<T>> acks();
+
+    /** Acks a received message now. */
+    void ack(Msg<T> msg);
+
+    /** Fails a received message now: it is redelivered with {@code error} in its history, or dead-lettered. */
+    void nack(Msg<T> msg, Throwable error);
+
+    /** Stops fetching and releases every unsettled message. Idempotent. */
+    @Override
+    void close();
+}

@@ -1,0 +1,19 @@
+package io.resq;
+
+/**
+ * A processor's state at one moment.
+ *
+ * @param queue        the queue it consumes
+ * @param group        its consumer group
+ * @param running      false once closed
+ * @param circuitState the circuit breaker's state (CLOSED, OPEN, HALF_OPEN, ...) or DISABLED
+ * @param inFlight     messages fetched and not yet settled
+ * @param succeeded    messages handled and acked
+ * @param retried      in-process retries
+ * @param redelivered  messages sent back to the broker for a later delivery
+ * @param deadLettered messages sent to the dead-letter queue
+ * @param lastFailure  the most recent failure, or {@code null}
+ */
+public record ProcessorHealth(String queue, String group, boolean running, String circuitState, int inFlight,
+                              long succeeded, long retried, long redelivered, long deadLettered, Failure lastFailure) {
+}

@@ -1,0 +1,278 @@
+package io.resq;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.resq.internal.Json;
+import io.resq.internal.MsgCodec;
+import io.resq.spi.Health;
+import io.resq.spi.ReceiverOptions;
+import io.resq.spi.Transport;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
+
+/**
+ * The entry point: one per application. Owns the transport and every dequeue, enqueue and
+ * processor opened from it; {@link #close()} closes them all, then the transport.
+ *
+ * <pre>{@code
+ * Queues queues = Queues.using(transport);
+ * Enqueue<Order> out = queues.enqueue("orders", Order.class);
+ * Processor<Order> p = queues.processor("orders", Order.class).handler(billing::charge).start();
+ * }</pre>
+ *
+ * <p>Thread-safe.
+ */
+public final class Queues implements AutoCloseable {
+
+    /** Bodies over this many bytes (1 MiB) are refused with status 400 before decoding, unless configured. */
+    public static final int DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
+    /** Retries of a send: three attempts, 100 ms then 200 ms apart. */
+    public static final RetryPolicy DEFAULT_SEND_RETRY = RetryPolicy.exponential(Duration.ofMillis(100), 2.0).maxAttempts(3);
+    /** Redeliveries of a message failed through a {@link Dequeue}: five deliveries, 1 s, 2 s, 4 s, 8 s apart. */
+    public static final RetryPolicy DEFAULT_REDELIVERY = RetryPolicy.exponential(Duration.ofSeconds(1), 2.0).maxAttempts(5);
+    /** The dead-letter queue of {@code orders} is {@code orders_deadletter}. */
+    public static final String DEFAULT_DEAD_LETTER_SUFFIX = "_deadletter";
+    /** How many times one message may be redriven out of a dead-letter queue before redrive leaves it there. */
+    public static final int DEFAULT_MAX_REDRIVES = 3;
+
+    private final Transport transport;
+    final Settings settings;
+    private final List<AutoCloseable> opened = new CopyOnWriteArrayList<>();
+    private final List<DefaultProcessor<?>> processors = new CopyOnWriteArrayList<>();
+    private volatile boolean closed;
+
+    private Queues(Transport transport, Settings settings) {
+        this.transport = transport;
+        this.settings = settings;
+    }
+
+    /** Queues over {@code transport} with every default. */
+    public static Queues using(Transport transport) {
+        return builder(transport).build();
+    }
+
+    /** A builder for queues over {@code transport}. */
+    public static Builder builder(Transport transport) {
+        return new Builder(Objects.requireNonNull(transport, "transport must not be null"));
+    }
+
+    /** The transport, for inspection (for example {@code InMemoryTransport.messages}). */
+    public Transport transport() {
+        return transport;
+    }
+
+    /** The receiving side of {@code queue}, in the default group. */
+    public <T> Dequeue<T> dequeue(String queue, Class<T> type) {
+        return dequeue(queue, type, ReceiverOptions.DEFAULT_GROUP);
+    }
+
+    /** The receiving side of {@code queue} in {@code group}: dequeues and processors of one group share messages. */
+    public <T> Dequeue<T> dequeue(String queue, Class<T> type, String group) {
+        requireOpen();
+        Args.name(queue, "queue");
+        Objects.requireNonNull(type, "type must not be null");
+        Args.name(group, "group");
+        DefaultDequeue<T> d = new DefaultDequeue<>(transport, settings, codec(type), queue, group,
+                deadLetterQueueOf(queue), settings.redelivery);
+        opened.add(d);
+        d.start();
+        return d;
+    }
+
+    /** The sending side of {@code queue}. */
+    public <T> Enqueue<T> enqueue(String queue, Class<T> type) {
+        requireOpen();
+        Args.name(queue, "queue");
+        Objects.requireNonNull(type, "type must not be null");
+        DefaultEnqueue<T> e = new DefaultEnqueue<>(transport.sender(queue), settings, codec(type), queue, transport.maxBodySize());
+        opened.add(e);
+        e.start();
+        return e;
+    }
+
+    /** A builder for a processor of {@code queue}; nothing runs until {@link ProcessorBuilder#start()}. */
+    public <T> ProcessorBuilder<T> processor(String queue, Class<T> type) {
+        requireOpen();
+        Args.name(queue, "queue");
+        Objects.requireNonNull(type, "type must not be null");
+        return new ProcessorBuilder<>(this, queue, type);
+    }
+
+    /** Moves every message of {@code deadLetterQueue} to {@code targetQueue}; see {@link #redrive(String, String, Predicate)}. */
+    public int redrive(String deadLetterQueue, String targetQueue) {
+        return redrive(deadLetterQueue, targetQueue, m -> true);
+    }
+
+    /**
+     * Moves the dead letters that {@code filter} accepts back to {@code targetQueue} for another
+     * try, once their cause is fixed. Each message keeps its id and history; the redrive is
+     * recorded in the history (an entry of type {@code resq.redrive}, status 0) and its delivery
+     * count starts again at 1. A message already redriven {@link Builder#maxRedrives(int)} times stays
+     * in the dead-letter queue, so a message that keeps failing cannot loop forever. Each message is
+     * sent to the target before it is acked in the dead-letter queue.
+     *
+     * <p>The filter sees envelope payloads as Jackson {@code JsonNode}s and raw payloads as {@code byte[]}.
+     *
+     * @return how many messages were moved
+     */
+    public int redrive(String deadLetterQueue, String targetQueue, Predicate<Msg<?>> filter) {
+        requireOpen();
+        Args.name(deadLetterQueue, "deadLetterQueue");
+        Args.name(targetQueue, "targetQueue");
+        Objects.requireNonNull(filter, "filter must not be null");
+        return new Redrive(transport, settings, deadLetterQueue, targetQueue).run(filter);
+    }
+
+    /** The transport's health and each processor's circuit state, in-flight count, counters and last failure. */
+    public HealthReport health() {
+        Health h = closed ? Health.down("queues closed") : transport.health();
+        List<ProcessorHealth> ps = new ArrayList<>();
+        processors.forEach(p -> ps.add(p.health()));
+        return new HealthReport(h, ps);
+    }
+
+    /** Closes every processor, dequeue and enqueue (draining as each documents), then the transport. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (DefaultProcessor<?> p : processors) {
+            p.close();
+        }
+        for (AutoCloseable c : opened) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                org.slf4j.LoggerFactory.getLogger(Queues.class).warn("closing {} failed", c, e);
+            }
+        }
+        transport.close();
+    }
+
+    // ------------------------------------------------------------ package internals
+
+    <T> DefaultProcessor<T> register(DefaultProcessor<T> processor) {
+        requireOpen();
+        processors.add(processor);
+        return processor;
+    }
+
+    <T> MsgCodec<T> codec(Class<T> type) {
+        return new MsgCodec<>(settings.mapper, type, settings.mode, settings.maxBodySize);
+    }
+
+    String deadLetterQueueOf(String queue) {
+        return queue + settings.deadLetterSuffix;
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("Queues is closed; create a new one with Queues.using(transport)");
+        }
+    }
+
+    /** Everything the builder chose; immutable. */
+    record Settings(ObjectMapper mapper, EnvelopeMode mode, int maxBodySize, Clock clock, Listener listener,
+                    RetryPolicy sendRetry, RetryPolicy redelivery, String deadLetterSuffix, int prefetch, int maxRedrives) {
+    }
+
+    /** Builds {@link Queues}; every option has a documented default. */
+    public static final class Builder {
+        private final Transport transport;
+        private ObjectMapper mapper = Json.defaultMapper();
+        private EnvelopeMode mode = EnvelopeMode.ENVELOPE;
+        private int maxBodySize = DEFAULT_MAX_BODY_SIZE;
+        private Clock clock = Clock.systemUTC();
+        private Listener listener = Listener.logging();
+        private RetryPolicy sendRetry = DEFAULT_SEND_RETRY;
+        private RetryPolicy redelivery = DEFAULT_REDELIVERY;
+        private String deadLetterSuffix = DEFAULT_DEAD_LETTER_SUFFIX;
+        private int prefetch = ReceiverOptions.DEFAULT_PREFETCH;
+        private int maxRedrives = DEFAULT_MAX_REDRIVES;
+
+        private Builder(Transport transport) {
+            this.transport = transport;
+        }
+
+        /** {@link EnvelopeMode#ENVELOPE} (default) or {@link EnvelopeMode#RAW}, for every queue. */
+        public Builder envelopeMode(EnvelopeMode value) {
+            this.mode = Objects.requireNonNull(value, "envelopeMode must not be null");
+            return this;
+        }
+
+        /** The Jackson mapper for payloads (default: java.time support, unknown fields ignored). Never enable default typing on it. */
+        public Builder objectMapper(ObjectMapper value) {
+            this.mapper = Objects.requireNonNull(value, "objectMapper must not be null");
+            return this;
+        }
+
+        /** Received bodies over this many bytes are dead-lettered with 400 before decoding. Default 1 MiB. */
+        public Builder maxBodySize(int bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("maxBodySize must be >= 1, was " + bytes);
+            }
+            this.maxBodySize = bytes;
+            return this;
+        }
+
+        /** The clock of failure dates (default: system UTC). */
+        public Builder clock(Clock value) {
+            this.clock = Objects.requireNonNull(value, "clock must not be null");
+            return this;
+        }
+
+        /** Sees every event of every queue (default {@link Listener#logging()}); a processor may add its own. */
+        public Builder listener(Listener value) {
+            this.listener = Objects.requireNonNull(value, "listener must not be null");
+            return this;
+        }
+
+        /** Retries of sends, synchronous and best effort. Default {@link #DEFAULT_SEND_RETRY}. */
+        public Builder sendRetry(RetryPolicy value) {
+            this.sendRetry = Objects.requireNonNull(value, "sendRetry must not be null");
+            return this;
+        }
+
+        /** Redeliveries of messages failed through a {@link Dequeue}. Default {@link #DEFAULT_REDELIVERY}. */
+        public Builder redelivery(RetryPolicy value) {
+            this.redelivery = Objects.requireNonNull(value, "redelivery must not be null");
+            return this;
+        }
+
+        /** Appended to a queue's name to name its dead-letter queue. Default {@value #DEFAULT_DEAD_LETTER_SUFFIX}. */
+        public Builder deadLetterSuffix(String value) {
+            this.deadLetterSuffix = Args.name(value, "deadLetterSuffix");
+            return this;
+        }
+
+        /** Size of a {@link Dequeue}'s receive channel. Default {@value ReceiverOptions#DEFAULT_PREFETCH}. */
+        public Builder prefetch(int value) {
+            if (value < 1) {
+                throw new IllegalArgumentException("prefetch must be >= 1, was " + value);
+            }
+            this.prefetch = value;
+            return this;
+        }
+
+        /** How many redrives one message may have. Default {@value #DEFAULT_MAX_REDRIVES}. */
+        public Builder maxRedrives(int value) {
+            if (value < 1) {
+                throw new IllegalArgumentException("maxRedrives must be >= 1, was " + value);
+            }
+            this.maxRedrives = value;
+            return this;
+        }
+
+        /** The queues. */
+        public Queues build() {
+            return new Queues(transport, new Settings(mapper, mode, maxBodySize, clock, listener, sendRetry, redelivery,
+                    deadLetterSuffix, prefetch, maxRedrives));
+        }
+    }
+}

@@ -1,0 +1,310 @@
+package io.resq.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.resq.Dequeue;
+import io.resq.Enqueue;
+import io.resq.Failure;
+import io.resq.Msg;
+import io.resq.Processor;
+import io.resq.Queues;
+import io.resq.RetryPolicy;
+import io.resq.spi.Capability;
+import io.resq.spi.Outbound;
+import io.resq.spi.Transport;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The processor scenarios every transport runs: the failure path (retry, redelivery with history,
+ * dead letter), undecodable input, the circuit breaker, timeouts, per-key order and a close in the
+ * middle of a stream. A transport module extends it with {@link #createTransport()}.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+public abstract class ProcessorContract {
+
+    /** The queues under test, over a fresh transport, created before each test and closed after it. */
+    protected Queues queues;
+    /** The transport under {@link #queues}. */
+    protected Transport transport;
+
+    /** A new transport connected to the test broker. */
+    protected abstract Transport createTransport() throws Exception;
+
+    /** Upper bound for anything to arrive. */
+    protected Duration timeout() {
+        return Duration.ofSeconds(60);
+    }
+
+    /** A queue name unique to this run. */
+    protected String queueName(String base) {
+        return "proc_" + base + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+    }
+
+    @BeforeEach
+    void open() throws Exception {
+        transport = createTransport();
+        queues = Queues.using(transport);
+    }
+
+    @AfterEach
+    void close() {
+        if (queues != null) {
+            queues.close();
+        }
+    }
+
+    /** Waits until {@code condition} holds or the timeout passes; returns whether it held. */
+    protected boolean await(BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout().toNanos();
+        while (System.nanoTime() < deadline) {
+            if (condition.getAsBoolean()) {
+                return true;
+            }
+            Thread.sleep(20);
+        }
+        return condition.getAsBoolean();
+    }
+
+    /** Takes {@code n} messages from the dead-letter queue {@code dlq} as {@code type}, acking them. */
+    protected <T> List<Msg<T>> deadLetters(String dlq, Class<T> type, int n) throws InterruptedException {
+        List<Msg<T>> out = new ArrayList<>();
+        try (Dequeue<T> dead = queues.dequeue(dlq, type, "dlq-reader")) {
+            long deadline = System.nanoTime() + timeout().toNanos();
+            while (out.size() < n && System.nanoTime() < deadline) {
+                Msg<T> m = dead.messages().poll(100, TimeUnit.MILLISECONDS);
+                if (m != null) {
+                    out.add(m);
+                    dead.ack(m);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void sendAndProcessMany() throws Exception {
+        String queue = queueName("many");
+        int n = 500;
+        Set<String> handled = ConcurrentHashMap.newKeySet();
+        Processor<String> p = queues.processor(queue, String.class).concurrency(4).handler(handled::add).start();
+        Enqueue<String> out = queues.enqueue(queue, String.class);
+        for (int i = 0; i < n; i++) {
+            out.messages().put("m" + i);
+        }
+
+        assertThat(await(() -> handled.size() == n)).as("handled %s of %s", handled.size(), n).isTrue();
+        assertThat(out.deadLetters()).isEmpty();
+        assertThat(await(() -> p.health().succeeded() >= n)).isTrue();
+    }
+
+    @Test
+    void retryThenRedeliveryWithHistoryThenDeadLetter() throws Exception {
+        String queue = queueName("fail");
+        AtomicInteger calls = new AtomicInteger();
+        List<Integer> attempts = Collections.synchronizedList(new ArrayList<>());
+        queues.processor(queue, String.class)
+                .retry(RetryPolicy.fixed(Duration.ofMillis(10)).maxAttempts(2))
+                .redelivery(RetryPolicy.fixed(Duration.ofSeconds(1)).maxAttempts(2))
+                .msgHandler(m -> {
+                    calls.incrementAndGet();
+                    attempts.add(m.attempt());
+                    throw new IllegalStateException("db down");
+                })
+                .start();
+        Msg<String> sent = queues.enqueue(queue, String.class).send(Msg.builder("order-1").key("customer-7").category("OrderPlaced").build());
+
+        List<Msg<String>> dead = deadLetters(queue + "_deadletter", String.class, 1);
+
+        assertThat(dead).hasSize(1);
+        Msg<String> d = dead.get(0);
+        assertThat(d.id()).isEqualTo(sent.id());
+        assertThat(d.payload()).isEqualTo("order-1");
+        assertThat(d.key()).isEqualTo("customer-7");
+        assertThat(d.category()).isEqualTo("OrderPlaced");
+        assertThat(d.errors()).hasSize(2);
+        for (Failure f : d.errors()) {
+            assertThat(f.statusCode()).isEqualTo(500);
+            assertThat(f.type()).isEqualTo(IllegalStateException.class.getName());
+            assertThat(f.message()).isEqualTo("db down");
+            assertThat(f.stackTrace()).contains("IllegalStateException");
+        }
+        assertThat(calls.get()).as("retry 2 x redelivery 2 calls").isEqualTo(4);
+        assertThat(attempts).containsExactly(1, 1, 2, 2);
+    }
+
+    @Test
+    void undecodableBodyIsDeadLetteredWith400AndTheStreamGoesOn() throws Exception {
+        String queue = queueName("garbage");
+        byte[] garbage = {'{', '"', 'n', 'o', (byte) 0xff, 0};
+        Set<String> handled = ConcurrentHashMap.newKeySet();
+        queues.processor(queue, String.class).handler(handled::add).start();
+        transport.sender(queue).send(Outbound.of("garbage-1", garbage)).get(30, TimeUnit.SECONDS);
+        queues.enqueue(queue, String.class).send("after");
+
+        assertThat(await(() -> handled.contains("after"))).isTrue();
+        List<Msg<byte[]>> dead = deadLetters(queue + "_deadletter", byte[].class, 1);
+        assertThat(dead).hasSize(1);
+        assertThat(dead.get(0).payload()).as("the body is kept byte for byte").isEqualTo(garbage);
+        assertThat(dead.get(0).id()).isEqualTo("garbage-1");
+        assertThat(dead.get(0).errors()).hasSize(1);
+        assertThat(dead.get(0).errors().get(0).statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void timeoutCountsAs504() throws Exception {
+        String queue = queueName("slow");
+        queues.processor(queue, String.class)
+                .retry(RetryPolicy.none())
+                .redelivery(RetryPolicy.none())
+                .timeout(Duration.ofMillis(200))
+                .handler(s -> Thread.sleep(10_000))
+                .start();
+        queues.enqueue(queue, String.class).send("slow");
+
+        List<Msg<String>> dead = deadLetters(queue + "_deadletter", String.class, 1);
+        assertThat(dead).hasSize(1);
+        assertThat(dead.get(0).errors()).extracting(Failure::statusCode).containsExactly(504);
+    }
+
+    @Test
+    void openCircuitStopsFetchingAndLosesNothing() throws Exception {
+        String queue = queueName("circuit");
+        AtomicBoolean broken = new AtomicBoolean(true);
+        AtomicInteger calls = new AtomicInteger();
+        Set<String> handled = ConcurrentHashMap.newKeySet();
+        Processor<String> p = queues.processor(queue, String.class)
+                .retry(RetryPolicy.none())
+                .redelivery(RetryPolicy.fixed(Duration.ofMillis(100)).maxAttempts(50))
+                .circuitBreaker(CircuitBreakerConfig.custom()
+                        .slidingWindowSize(4).minimumNumberOfCalls(4).failureRateThreshold(50)
+                        .waitDurationInOpenState(Duration.ofSeconds(3)).permittedNumberOfCallsInHalfOpenState(1)
+                        .build())
+                .handler(s -> {
+                    calls.incrementAndGet();
+                    if (broken.get()) {
+                        throw new IllegalStateException("dependency down");
+                    }
+                    handled.add(s);
+                })
+                .start();
+        Enqueue<String> out = queues.enqueue(queue, String.class);
+        for (int i = 0; i < 4; i++) {
+            out.send("first-" + i);
+        }
+        assertThat(await(() -> p.health().circuitState().equals("OPEN"))).as("circuit opens after 4 failures").isTrue();
+        assertThat(queues.health().isUp()).isFalse();
+
+        int callsWhenOpened = calls.get();
+        for (int i = 0; i < 20; i++) {
+            out.send("later-" + i);
+        }
+        Thread.sleep(1500);
+        assertThat(calls.get()).as("no handler call while the circuit is open").isEqualTo(callsWhenOpened);
+        assertThat(p.health().deadLettered()).isZero();
+
+        broken.set(false);
+        assertThat(await(() -> handled.size() == 24)).as("handled %s of 24 after the circuit closed", handled.size()).isTrue();
+        assertThat(p.health().circuitState()).isEqualTo("CLOSED");
+        assertThat(p.health().deadLettered()).isZero();
+    }
+
+    @Test
+    void sameKeyNeverConcurrentAndInOrderUnderConcurrency() throws Exception {
+        String queue = queueName("keys");
+        int keys = 4;
+        int perKey = 25;
+        Set<String> active = ConcurrentHashMap.newKeySet();
+        AtomicBoolean overlap = new AtomicBoolean();
+        Map<String, List<Integer>> seen = new ConcurrentHashMap<>();
+        AtomicInteger count = new AtomicInteger();
+        queues.processor(queue, String.class)
+                .concurrency(8)
+                .msgHandler(m -> {
+                    if (!active.add(m.key())) {
+                        overlap.set(true);
+                    }
+                    Thread.sleep(2);
+                    seen.computeIfAbsent(m.key(), k -> Collections.synchronizedList(new ArrayList<>()))
+                            .add(Integer.parseInt(m.payload().substring(m.payload().indexOf(':') + 1)));
+                    active.remove(m.key());
+                    count.incrementAndGet();
+                })
+                .start();
+        Enqueue<String> out = queues.enqueue(queue, String.class);
+        for (int i = 0; i < perKey; i++) {
+            for (int k = 0; k < keys; k++) {
+                out.send(Msg.builder("k" + k + ":" + i).key("k" + k).build());
+            }
+        }
+
+        assertThat(await(() -> count.get() >= keys * perKey)).isTrue();
+        assertThat(overlap.get()).as("two messages of one key ran at the same time").isFalse();
+        if (transport.capabilities().contains(Capability.ORDERED_BY_KEY)) {
+            List<Integer> expected = new ArrayList<>();
+            for (int i = 0; i < perKey; i++) {
+                expected.add(i);
+            }
+            seen.forEach((key, order) -> assertThat(order).as("order of %s", key).isEqualTo(expected));
+        }
+    }
+
+    @Test
+    void closeMidStreamLosesNothing() throws Exception {
+        String queue = queueName("close");
+        int n = 200;
+        Set<String> handled = ConcurrentHashMap.newKeySet();
+        Processor<String> first = queues.processor(queue, String.class).concurrency(4).handler(s -> {
+            Thread.sleep(5);
+            handled.add(s);
+        }).start();
+        Enqueue<String> out = queues.enqueue(queue, String.class);
+        Set<String> sent = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            out.send("m" + i);
+            sent.add("m" + i);
+        }
+        assertThat(await(() -> handled.size() >= 30)).isTrue();
+        first.close();
+        int handledByFirst = handled.size();
+        assertThat(first.health().running()).isFalse();
+
+        queues.processor(queue, String.class).concurrency(4).handler(handled::add).start();
+
+        assertThat(await(() -> handled.size() == n)).as("handled %s of %s (%s by the first processor)", handled.size(), n, handledByFirst).isTrue();
+        assertThat(handled).isEqualTo(sent);
+    }
+
+    @Test
+    void healthReportsTheTransportAndEachProcessor() throws Exception {
+        String queue = queueName("health");
+        Set<String> handled = ConcurrentHashMap.newKeySet();
+        queues.processor(queue, String.class).handler(handled::add).start();
+        queues.enqueue(queue, String.class).send("x");
+
+        assertThat(await(() -> queues.health().processors().get(0).succeeded() == 1)).isTrue();
+        assertThat(queues.health().transport().isUp()).isTrue();
+        assertThat(queues.health().processors()).singleElement().satisfies(h -> {
+            assertThat(h.queue()).isEqualTo(queue);
+            assertThat(h.circuitState()).isEqualTo("DISABLED");
+            assertThat(h.inFlight()).isZero();
+        });
+        assertThat(handled).containsExactly("x");
+    }
+}
