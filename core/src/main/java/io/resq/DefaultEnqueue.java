@@ -140,7 +140,7 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
     private void attempt(List<Outbound> batch, int attempt, List<Failure> failures, CompletableFuture<List<Failure>> result) {
         CompletableFuture<Void> sent;
         try {
-            sent = sender.send(batch);
+            sent = sender.send(batch).orTimeout(settings.sendTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }

@@ -32,6 +32,8 @@ public final class Queues implements AutoCloseable {
     public static final int DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
     /** Retries of a send: three attempts, 100 ms then 200 ms apart. */
     public static final RetryPolicy DEFAULT_SEND_RETRY = RetryPolicy.exponential(Duration.ofMillis(100), 2.0).maxAttempts(3);
+    /** How long one send attempt waits for the broker's confirmation before it counts as failed: 30 s. */
+    public static final Duration DEFAULT_SEND_TIMEOUT = Duration.ofSeconds(30);
     /** Redeliveries of a message failed through a {@link Dequeue}: five deliveries, 1 s, 2 s, 4 s, 8 s apart. */
     public static final RetryPolicy DEFAULT_REDELIVERY = RetryPolicy.exponential(Duration.ofSeconds(1), 2.0).maxAttempts(5);
     /** The dead-letter queue of {@code orders} is {@code orders_deadletter}. */
@@ -179,7 +181,7 @@ public final class Queues implements AutoCloseable {
 
     /** Everything the builder chose; immutable. */
     record Settings(ObjectMapper mapper, EnvelopeMode mode, int maxBodySize, Clock clock, Listener listener,
-                    RetryPolicy sendRetry, RetryPolicy redelivery, String deadLetterSuffix, int prefetch, int maxRedrives) {
+                    RetryPolicy sendRetry, Duration sendTimeout, RetryPolicy redelivery, String deadLetterSuffix, int prefetch, int maxRedrives) {
     }
 
     /** Builds {@link Queues}; every option has a documented default. */
@@ -191,6 +193,7 @@ public final class Queues implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private Listener listener = Listener.logging();
         private RetryPolicy sendRetry = DEFAULT_SEND_RETRY;
+        private Duration sendTimeout = DEFAULT_SEND_TIMEOUT;
         private RetryPolicy redelivery = DEFAULT_REDELIVERY;
         private String deadLetterSuffix = DEFAULT_DEAD_LETTER_SUFFIX;
         private int prefetch = ReceiverOptions.DEFAULT_PREFETCH;
@@ -239,6 +242,12 @@ public final class Queues implements AutoCloseable {
             return this;
         }
 
+        /** How long one send attempt waits for the broker's confirmation. Default {@link #DEFAULT_SEND_TIMEOUT}. */
+        public Builder sendTimeout(Duration value) {
+            this.sendTimeout = Args.positive(value, "sendTimeout");
+            return this;
+        }
+
         /** Redeliveries of messages failed through a {@link Dequeue}. Default {@link #DEFAULT_REDELIVERY}. */
         public Builder redelivery(RetryPolicy value) {
             this.redelivery = Objects.requireNonNull(value, "redelivery must not be null");
@@ -271,7 +280,7 @@ public final class Queues implements AutoCloseable {
 
         /** The queues. */
         public Queues build() {
-            return new Queues(transport, new Settings(mapper, mode, maxBodySize, clock, listener, sendRetry, redelivery,
+            return new Queues(transport, new Settings(mapper, mode, maxBodySize, clock, listener, sendRetry, sendTimeout, redelivery,
                     deadLetterSuffix, prefetch, maxRedrives));
         }
     }

@@ -216,4 +216,23 @@ class ProcessorPolicyTest {
         release.countDown();
         assertThat(await(() -> transport.bodies("orders").isEmpty())).isTrue();
     }
+
+    @Test
+    void aMessageWhoseDeadLetterCannotBeSentStaysInItsQueue() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        transport.failSends("orders_deadletter", new java.io.IOException("dead-letter queue unreachable"));
+        queues.processor("orders", String.class).abortOn(IllegalArgumentException.class)
+                .handler(s -> {
+                    calls.incrementAndGet();
+                    throw new IllegalArgumentException("invalid");
+                }).start();
+        queues.enqueue("orders", String.class).send("x");
+
+        assertThat(await(() -> calls.get() >= 3)).as("released and delivered again").isTrue();
+        assertThat(transport.bodies("orders")).hasSize(1);
+
+        transport.healSends("orders_deadletter");
+        assertThat(await(() -> transport.bodies("orders_deadletter").size() == 1)).isTrue();
+        assertThat(await(() -> transport.bodies("orders").isEmpty())).isTrue();
+    }
 }
