@@ -44,7 +44,6 @@ final class DefaultProcessor<T> implements Processor<T> {
 
     private static final Logger LOG = LoggerFactory.getLogger(DefaultProcessor.class);
     private static final Duration POLL_WAIT = Duration.ofMillis(200);
-    private static final ThreadLocal<DefaultProcessor<?>.Task> CURRENT = new ThreadLocal<>();
 
     private final Queues.Settings settings;
     private final MsgCodec<T> codec;
@@ -60,7 +59,9 @@ final class DefaultProcessor<T> implements Processor<T> {
     private final TimeLimiter limiter;
     private final ExecutorService workers;
     private final ExecutorService handlerThreads;
-    private final KeyedDispatcher dispatcher;
+    private final KeyedDispatcher<Task> dispatcher;
+    // The task a worker thread is running, for the retry event listener, which gets no task of its own.
+    private final ThreadLocal<Task> current = new ThreadLocal<>();
     private final Semaphore slots;
     private final Set<Task> tasks = ConcurrentHashMap.newKeySet();
     private final Thread fetcher;
@@ -91,7 +92,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         ThreadFactory workerThreads = threads("resq-worker-" + queue, b.virtualThreads);
         this.workers = Executors.newFixedThreadPool(b.concurrency, workerThreads);
         this.handlerThreads = limiter == null ? null : Executors.newCachedThreadPool(threads("resq-handler-" + queue, b.virtualThreads));
-        this.dispatcher = new KeyedDispatcher(workers, task -> ((Task) task).abandon());
+        this.dispatcher = new KeyedDispatcher<>(workers, Task::abandon);
         this.receiver = transport.receiver(queue, new ReceiverOptions(group, prefetch));
         this.fetcher = new Thread(this::fetchLoop, "resq-fetch-" + queue);
         fetcher.setDaemon(true);
@@ -110,7 +111,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         Retry r = Retry.of("resq-" + queue, config);
         // Retry events fire on the worker thread, just before it sleeps: mark the task as waiting, so close() may interrupt it.
         r.getEventPublisher().onRetry(event -> {
-            Task task = (Task) CURRENT.get();
+            Task task = current.get();
             if (task == null) {
                 return;
             }
@@ -235,7 +236,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         @Override
         public void run() {
             thread = Thread.currentThread();
-            CURRENT.set(this);
+            current.set(this);
             try {
                 if (closing) {
                     abandon();
@@ -243,7 +244,7 @@ final class DefaultProcessor<T> implements Processor<T> {
                 }
                 process();
             } finally {
-                CURRENT.remove();
+                current.remove();
                 thread = null;
                 finish();
             }

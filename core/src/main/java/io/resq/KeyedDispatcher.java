@@ -15,19 +15,19 @@ import java.util.function.Consumer;
  * <p>Threads: {@link #submit} is called by the fetch thread, completions by worker threads; the
  * per-key queues are guarded by {@code this}.
  */
-final class KeyedDispatcher {
+final class KeyedDispatcher<R extends Runnable> {
 
     private final Executor executor;
-    private final Consumer<Runnable> onRejected;
-    private final Map<String, ArrayDeque<Runnable>> waiting = new HashMap<>();
+    private final Consumer<R> onRejected;
+    private final Map<String, ArrayDeque<R>> waiting = new HashMap<>();
 
     /** {@code onRejected} gets every task the executor refused (because it shut down), so none is forgotten. */
-    KeyedDispatcher(Executor executor, Consumer<Runnable> onRejected) {
+    KeyedDispatcher(Executor executor, Consumer<R> onRejected) {
         this.executor = executor;
         this.onRejected = onRejected;
     }
 
-    void submit(String key, Runnable task) {
+    void submit(String key, R task) {
         if (key == null) {
             try {
                 executor.execute(task);
@@ -37,7 +37,7 @@ final class KeyedDispatcher {
             return;
         }
         synchronized (this) {
-            ArrayDeque<Runnable> queue = waiting.get(key);
+            ArrayDeque<R> queue = waiting.get(key);
             if (queue != null) {
                 queue.add(task);
                 return;
@@ -47,13 +47,13 @@ final class KeyedDispatcher {
         execute(key, task);
     }
 
-    private void runThenNext(String key, Runnable task) {
+    private void runThenNext(String key, R task) {
         try {
             task.run();
         } finally {
-            Runnable next;
+            R next;
             synchronized (this) {
-                ArrayDeque<Runnable> queue = waiting.get(key);
+                ArrayDeque<R> queue = waiting.get(key);
                 next = queue == null ? null : queue.poll();
                 if (next == null) {
                     waiting.remove(key);
@@ -65,12 +65,12 @@ final class KeyedDispatcher {
         }
     }
 
-    private void execute(String key, Runnable task) {
+    private void execute(String key, R task) {
         try {
             executor.execute(() -> runThenNext(key, task));
         } catch (RejectedExecutionException e) {
             // The executor shut down: this task and every one waiting behind it on the key are handed back.
-            ArrayDeque<Runnable> rest;
+            ArrayDeque<R> rest;
             synchronized (this) {
                 rest = waiting.remove(key);
             }
@@ -79,10 +79,5 @@ final class KeyedDispatcher {
                 rest.forEach(onRejected);
             }
         }
-    }
-
-    /** Tasks still waiting behind a busy key; for shutdown. */
-    synchronized int waitingCount() {
-        return waiting.values().stream().mapToInt(ArrayDeque::size).sum();
     }
 }

@@ -17,7 +17,6 @@ import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -168,9 +167,7 @@ public final class MsgCodec<T> {
         }
         JsonNode attributes = root.get("attributes");
         if (attributes != null && attributes.isObject()) {
-            Iterator<Map.Entry<String, JsonNode>> it = attributes.fields();
-            while (it.hasNext()) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : attributes.properties()) {
                 b.attribute(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString());
             }
         }
