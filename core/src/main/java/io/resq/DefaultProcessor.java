@@ -264,7 +264,12 @@ final class DefaultProcessor<T> implements Processor<T> {
                 return;
             }
             if (settle()) {
-                delivery.ack();
+                try {
+                    delivery.ack();
+                } catch (RuntimeException e) {
+                    // The broker will deliver it again: at-least-once, never a lost message or a dead worker.
+                    LOG.warn("ack of {} on {} failed; it will be delivered again: {}", msg.id(), queue, e.toString());
+                }
                 succeeded.incrementAndGet();
                 listener.onSucceeded(msg, Duration.ofNanos(System.nanoTime() - start));
             }

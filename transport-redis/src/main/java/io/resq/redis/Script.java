@@ -1,0 +1,41 @@
+package io.resq.redis;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisNoScriptException;
+
+/**
+ * A Lua script run by its SHA-1 ({@code EVALSHA}), falling back to {@code EVAL} when the server
+ * does not know it yet (first use, or after a restart emptied the script cache).
+ */
+final class Script {
+
+    private final byte[] source;
+    private final byte[] sha;
+
+    Script(String source) {
+        this.source = source.getBytes(StandardCharsets.UTF_8);
+        this.sha = sha1Hex(this.source).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** Runs the script atomically on the server that holds {@code keys}. */
+    Object run(UnifiedJedis client, List<byte[]> keys, List<byte[]> args) {
+        try {
+            return client.evalsha(sha, keys, args);
+        } catch (JedisNoScriptException e) {
+            return client.eval(source, keys, args);
+        }
+    }
+
+    private static String sha1Hex(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-1 is required by the Java platform", e);
+        }
+    }
+}

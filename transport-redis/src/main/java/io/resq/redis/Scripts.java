@@ -1,0 +1,113 @@
+package io.resq.redis;
+
+/**
+ * The Lua scripts of the transport. Each runs atomically on the server, which is what makes the
+ * delayed-delivery move crash-safe: an entry leaves the sorted set in the same step that adds it to
+ * the stream, so a crash can neither lose nor duplicate it. Times come from the server's
+ * {@code TIME}, so clients with skewed clocks agree on when a message is due.
+ */
+final class Scripts {
+
+    private Scripts() {
+    }
+
+    private static final String NOW_MS = """
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            """;
+
+    /** KEYS[1] = delayed zset; ARGV = delayMs1, member1, delayMs2, member2, ... */
+    static final Script DELAY = new Script(NOW_MS + """
+            for i = 1, #ARGV, 2 do
+              redis.call('ZADD', KEYS[1], now + tonumber(ARGV[i]), ARGV[i + 1])
+            end
+            return #ARGV / 2
+            """);
+
+    /**
+     * KEYS[1] = delayed zset, KEYS[2] = stream; ARGV[1] = how many to move at most, ARGV[2] = max
+     * stream length (0 for no trimming). Moves due members into the stream; returns
+     * {moved, ms until the next one is due or -1}.
+     */
+    static final Script MOVE_DUE = new Script(NOW_MS + """
+            local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+            local maxlen = tonumber(ARGV[2])
+            for _, member in ipairs(due) do
+              local args = {KEYS[2]}
+              if maxlen > 0 then
+                args[#args + 1] = 'MAXLEN'
+                args[#args + 1] = '~'
+                args[#args + 1] = maxlen
+              end
+              args[#args + 1] = '*'
+              local pos = 1
+              local first = true
+              while pos <= #member do
+                local colon = string.find(member, ':', pos, true)
+                local len = tonumber(string.sub(member, pos, colon - 1))
+                if first then
+                  first = false
+                else
+                  args[#args + 1] = string.sub(member, colon + 1, colon + len)
+                end
+                pos = colon + len + 1
+              end
+              redis.call('XADD', unpack(args))
+              redis.call('ZREM', KEYS[1], member)
+            end
+            local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+            if nxt[2] then
+              return {#due, math.max(0, tonumber(nxt[2]) - now)}
+            end
+            return {#due, -1}
+            """);
+
+    /**
+     * KEYS[1] = stream; ARGV = group, consumer, min idle ms, start cursor, count. XAUTOCLAIM plus
+     * the delivery count of each claimed entry from the pending list; returns
+     * {next cursor, {{id, {field, value, ...}, deliveryCount}, ...}, deleted count}.
+     */
+    static final Script RECLAIM = new Script("""
+            local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], 'COUNT', ARGV[5])
+            local out = {}
+            for _, e in ipairs(r[2]) do
+              if e[2] then
+                local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
+                local n = 1
+                if p[1] then n = p[1][4] end
+                out[#out + 1] = {e[1], e[2], n}
+              end
+            end
+            local deleted = 0
+            if r[3] then deleted = #r[3] end
+            return {r[1], out, deleted}
+            """);
+
+    /**
+     * KEYS[1] = stream; ARGV = group, owner, target consumer, idle ms, id1, id2, ... Moves the
+     * pending entries still owned by {@code owner} to {@code target} with the given idle time,
+     * without counting a delivery. Release parks entries on a consumer with a huge idle time (any
+     * live consumer's XAUTOCLAIM takes them at once); keep-alive re-claims to the owner with idle 0.
+     * Entries another consumer has reclaimed meanwhile are left alone. Returns how many moved.
+     */
+    static final Script TRANSFER = new Script("""
+            local n = 0
+            for i = 5, #ARGV do
+              local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+              if p[1] and p[1][2] == ARGV[2] then
+                redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[i], 'IDLE', ARGV[4], 'JUSTID')
+                n = n + 1
+              end
+            end
+            return n
+            """);
+
+    /** KEYS[1] = stream; ARGV = group, consumer. Deletes the consumer if it owns no pending entry. */
+    static final Script FORGET_CONSUMER = new Script("""
+            local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+            if #p == 0 then
+              return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+            end
+            return -1
+            """);
+}

@@ -1,0 +1,14 @@
+package io.resq.redis;
+
+import java.time.Duration;
+
+/**
+ * The options of one transport, fixed at build time and shared by its senders and receivers.
+ *
+ * @param visibilityTimeout how long an entry may stay pending without a keep-alive before another consumer reclaims it
+ * @param maxLength         approximate stream length kept by {@code XADD MAXLEN ~}; 0 for no trimming
+ * @param deleteOnAck       whether an ack also deletes the entry ({@code XDEL})
+ * @param maxBodySize       the largest body accepted, in bytes
+ */
+record Settings(Duration visibilityTimeout, long maxLength, boolean deleteOnAck, int maxBodySize) {
+}
