@@ -84,8 +84,8 @@ final class DefaultProcessor<T> implements Processor<T> {
         this.drainTimeout = b.drainTimeout;
         int prefetch = b.effectivePrefetch();
         this.slots = new Semaphore(prefetch);
-        this.settler = new Settler<>(transport, codec, queue, b.deadLetterQueue, b.redelivery, listener);
-        this.retry = retry(b.retry);
+        this.settler = new Settler<>(transport, codec, queue, b.deadLetterQueue, b.effectiveRedelivery(), listener);
+        this.retry = retry(b.effectiveRetry());
         this.breaker = b.circuitBreaker == null ? null : CircuitBreaker.of("resq-" + queue, b.circuitBreaker);
         this.limiter = b.timeout == null ? null
                 : TimeLimiter.of("resq-" + queue, TimeLimiterConfig.custom().timeoutDuration(b.timeout).cancelRunningFuture(true).build());
@@ -106,7 +106,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         RetryConfig config = RetryConfig.custom()
                 .maxAttempts(policy.maxAttempts())
                 .intervalFunction(policy.intervalFunction())
-                .retryOnException(e -> !closing && !(e instanceof CallNotPermittedException) && policy.isRetryable(e))
+                .retryOnException(e -> !closing && !refusedByOwnBreaker(e) && policy.isRetryable(e))
                 .build();
         Retry r = Retry.of("resq-" + queue, config);
         // Retry events fire on the worker thread, just before it sleeps: mark the task as waiting, so close() may interrupt it.
@@ -293,7 +293,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         }
 
         private void failed(Throwable e) {
-            if (e instanceof CallNotPermittedException) {
+            if (refusedByOwnBreaker(e)) {
                 // The circuit opened while this message waited: not the message's fault, it goes back untouched.
                 abandon();
                 return;
@@ -341,6 +341,12 @@ final class DefaultProcessor<T> implements Processor<T> {
                 slots.release();
             }
         }
+    }
+
+    /** True when this processor's breaker refused the call; a breaker inside the handler is an ordinary 503 failure. */
+    private boolean refusedByOwnBreaker(Throwable e) {
+        return breaker != null && e instanceof CallNotPermittedException refused
+                && breaker.getName().equals(refused.getCausingCircuitBreakerName());
     }
 
     private static boolean isInterruption(Throwable e) {

@@ -43,6 +43,7 @@ public final class ProcessorBuilder<T> {
     MsgHandler<T> handler;
     RetryPolicy retry = DEFAULT_RETRY;
     RetryPolicy redelivery = DEFAULT_REDELIVERY;
+    private final java.util.Set<Class<? extends Throwable>> abortOn = new java.util.LinkedHashSet<>();
     String deadLetterQueue;
     String group = DEFAULT_GROUP;
     CircuitBreakerConfig circuitBreaker;
@@ -98,9 +99,23 @@ public final class ProcessorBuilder<T> {
     /** Exceptions that skip every retry and redelivery: the message goes to the dead-letter queue at once. */
     @SafeVarargs
     public final ProcessorBuilder<T> abortOn(Class<? extends Throwable>... types) {
-        this.retry = retry.abortOn(types);
-        this.redelivery = redelivery.abortOn(types);
+        Objects.requireNonNull(types, "abortOn types must not be null");
+        for (Class<? extends Throwable> t : types) {
+            abortOn.add(Objects.requireNonNull(t, "abortOn type must not be null"));
+        }
         return this;
+    }
+
+    /** The retry policy with the builder's abortOn applied, whatever the order of the calls. */
+    @SuppressWarnings("unchecked")
+    RetryPolicy effectiveRetry() {
+        return retry.abortOn(abortOn.toArray(new Class[0]));
+    }
+
+    /** The redelivery policy with the builder's abortOn applied. */
+    @SuppressWarnings("unchecked")
+    RetryPolicy effectiveRedelivery() {
+        return redelivery.abortOn(abortOn.toArray(new Class[0]));
     }
 
     /**

@@ -77,9 +77,13 @@ final class Settler<T> {
     /** Sends an undecodable delivery to the dead-letter queue with status 400, its body unchanged. */
     Outcome undecodable(Delivery delivery, DecodeException error, Instant now) {
         Failure failure = Failure.of(error, now);
-        Outbound copy = MsgCodec.rawCopy(delivery.id(), delivery.key(), delivery.body(), List.of(failure), 1);
+        Outbound copy = MsgCodec.rawCopy(delivery.id(), delivery.key(), delivery.body(), List.of(failure), now);
         if (confirm(deadLetterSender, copy, delivery, null)) {
-            LOG.error("dead-lettered undecodable message {} to {}: {}", delivery.id(), deadLetterQueue, error.getMessage());
+            Msg.Builder<byte[]> raw = Msg.builder(delivery.body()).queue(deadLetterQueue).dispatchedAt(now).errors(List.of(failure));
+            if (delivery.id() != null && !delivery.id().isBlank()) {
+                raw.id(delivery.id());
+            }
+            listener.onDeadLettered(raw.key(delivery.key()).build(), failure, deadLetterQueue);
             return Outcome.DEAD_LETTERED;
         }
         return Outcome.RELEASED;

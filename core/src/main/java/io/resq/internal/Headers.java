@@ -11,8 +11,6 @@ public final class Headers {
     public static final String FORMAT = "resq-format";
     /** The delivery number, 1 on the first delivery. */
     public static final String ATTEMPT = "resq-attempt";
-    /** How many times the message was redriven out of a dead-letter queue. */
-    public static final String REDRIVES = "resq-redrives";
     /** Raw mode: the message id. */
     public static final String ID = "resq-id";
     /** Raw mode: the category. */

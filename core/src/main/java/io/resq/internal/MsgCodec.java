@@ -1,6 +1,9 @@
 package io.resq.internal;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -9,6 +12,7 @@ import io.resq.EnvelopeMode;
 import io.resq.Failure;
 import io.resq.Msg;
 import io.resq.spi.Outbound;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -75,12 +79,12 @@ public final class MsgCodec<T> {
      * An undecodable body kept byte for byte, with the failure history in raw-mode headers: how a
      * 400 dead letter travels.
      */
-    public static Outbound rawCopy(String id, String key, byte[] body, List<Failure> errors, int attempt) {
+    public static Outbound rawCopy(String id, String key, byte[] body, List<Failure> errors, Instant dispatchedAt) {
         Map<String, String> headers = new HashMap<>();
         headers.put(Headers.FORMAT, Headers.FORMAT_RAW);
         headers.put(Headers.ID, id);
-        headers.put(Headers.ATTEMPT, Integer.toString(attempt));
-        headers.put(Headers.DISPATCH_DATE, Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
+        headers.put(Headers.ATTEMPT, "1");
+        headers.put(Headers.DISPATCH_DATE, dispatchedAt.truncatedTo(ChronoUnit.MILLIS).toString());
         if (key != null) {
             headers.put(Headers.KEY, key);
         }
@@ -117,64 +121,106 @@ public final class MsgCodec<T> {
 
     // ---------------------------------------------------------------- envelope
 
+    /**
+     * Writes the envelope with a streaming generator, and the payload with the mapper straight into
+     * it, so a payload's JSON is exactly what the mapper writes in raw mode (no detour through a
+     * tree, which would reformat numbers such as BigDecimal 30.00).
+     */
     private byte[] envelope(Msg<T> msg) {
-        ObjectNode root = mapper.createObjectNode();
-        root.put("id", msg.id());
-        root.put("queue", msg.queue());
-        root.put("category", msg.category());
-        root.put("key", msg.key());
-        root.put("dispatch_date", msg.dispatchedAt().truncatedTo(ChronoUnit.MILLIS).toString());
-        ObjectNode attributes = root.putObject("attributes");
-        msg.attributes().forEach(attributes::put);
-        root.set("payload", mapper.valueToTree(msg.payload()));
-        root.set("error", errorsNode(mapper, msg.errors()));
-        try {
-            return mapper.writeValueAsBytes(root);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("cannot encode message " + msg.id() + " as JSON: " + e.getOriginalMessage(), e);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        try (JsonGenerator g = mapper.createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("id", msg.id());
+            g.writeStringField("queue", msg.queue());
+            g.writeStringField("category", msg.category());
+            g.writeStringField("key", msg.key());
+            g.writeStringField("dispatch_date", msg.dispatchedAt().truncatedTo(ChronoUnit.MILLIS).toString());
+            g.writeObjectFieldStart("attributes");
+            for (Map.Entry<String, String> a : msg.attributes().entrySet()) {
+                g.writeStringField(a.getKey(), a.getValue());
+            }
+            g.writeEndObject();
+            g.writeFieldName("payload");
+            mapper.writeValue(g, msg.payload());
+            g.writeFieldName("error");
+            g.writeTree(errorsNode(mapper, msg.errors()));
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot encode message " + msg.id() + " as JSON: " + shortReason(e), e);
         }
+        return out.toByteArray();
     }
 
+    /** Reads the envelope field by field; the payload goes straight from the parser to the mapper, as in raw mode. */
     private Msg<T> decodeEnvelope(String queue, String deliveryId, String deliveryKey, Map<String, String> headers, byte[] body) {
-        JsonNode root;
-        try {
-            root = mapper.readTree(body);
+        Map<String, String> texts = new HashMap<>();
+        JsonNode attributes = null;
+        JsonNode errorNode = null;
+        T payload = null;
+        boolean hasPayload = false;
+        try (JsonParser p = mapper.createParser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new DecodeException("body is not a resq envelope: expected a JSON object with a \"payload\" field", null);
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                switch (field) {
+                    case "payload" -> {
+                        hasPayload = true;
+                        payload = value == JsonToken.VALUE_NULL ? null : readPayload(p);
+                    }
+                    case "attributes" -> attributes = mapper.readTree(p);
+                    case "error" -> errorNode = mapper.readTree(p);
+                    case "id", "queue", "category", "key", "dispatch_date" -> {
+                        if (value.isScalarValue() && value != JsonToken.VALUE_NULL) {
+                            texts.put(field, p.getValueAsString());
+                        } else {
+                            p.skipChildren();
+                        }
+                    }
+                    default -> p.skipChildren();
+                }
+            }
+        } catch (DecodeException e) {
+            throw e;
         } catch (IOException e) {
             throw new DecodeException("body is not a JSON envelope: " + shortReason(e), e);
         }
-        if (root == null || !root.isObject() || !root.has("payload")) {
+        if (!hasPayload) {
             throw new DecodeException("body is not a resq envelope: expected a JSON object with a \"payload\" field", null);
-        }
-        T payload;
-        try {
-            payload = mapper.treeToValue(root.get("payload"), type);
-        } catch (JsonProcessingException | IllegalArgumentException e) {
-            throw new DecodeException("payload is not a " + type.getName() + ": " + shortReason(e), e);
         }
         if (payload == null) {
             throw new DecodeException("payload is null", null);
         }
-        Msg.Builder<T> b = Msg.builder(payload).queue(text(root, "queue", queue));
-        String id = text(root, "id", deliveryId);
+        Msg.Builder<T> b = Msg.builder(payload).queue(texts.getOrDefault("queue", queue));
+        String id = texts.getOrDefault("id", deliveryId);
         if (id != null && !id.isBlank()) {
             b.id(id);
         }
-        b.category(text(root, "category", null));
-        b.key(text(root, "key", deliveryKey));
-        Instant dispatched = instant(text(root, "dispatch_date", null));
+        b.category(texts.get("category"));
+        b.key(texts.getOrDefault("key", deliveryKey));
+        Instant dispatched = instant(texts.get("dispatch_date"));
         if (dispatched != null) {
             b.dispatchedAt(dispatched);
         }
-        JsonNode attributes = root.get("attributes");
         if (attributes != null && attributes.isObject()) {
             for (Map.Entry<String, JsonNode> e : attributes.properties()) {
                 b.attribute(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString());
             }
         }
-        List<Failure> errors = failures(root.get("error"));
+        List<Failure> errors = failures(errorNode);
         b.errors(errors);
         b.attempt(attempt(headers, errors));
         return b.build();
+    }
+
+    private T readPayload(JsonParser p) {
+        try {
+            return mapper.readValue(p, type);
+        } catch (IOException e) {
+            throw new DecodeException("payload is not a " + type.getName() + ": " + shortReason(e), e);
+        }
     }
 
     // ---------------------------------------------------------------- raw

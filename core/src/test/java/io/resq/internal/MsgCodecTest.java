@@ -83,7 +83,7 @@ class MsgCodecTest {
     @Test
     void formatHeaderWinsOverTheCodecsMode() {
         Outbound rawCopy = MsgCodec.rawCopy("id-1", null, "{\"orderId\":3}".getBytes(StandardCharsets.UTF_8),
-                List.of(new Failure(400, "X", "bad", "", Instant.now())), 1);
+                List.of(new Failure(400, "X", "bad", "", Instant.now())), Instant.now());
 
         Msg<Order> m = envelope.decode("orders_deadletter", "other", null, rawCopy.headers(), rawCopy.body());
 
@@ -97,5 +97,33 @@ class MsgCodecTest {
         // A body cannot choose its class: a polymorphic type hint is just an unknown field.
         byte[] body = "{\"payload\":{\"@class\":\"java.lang.ProcessBuilder\",\"orderId\":5}}".getBytes(StandardCharsets.UTF_8);
         assertThat(envelope.decode("q", "x", null, Map.of(), body).payload()).isEqualTo(new Order(5));
+    }
+
+    /** A payload with exact decimals. */
+    public record Price(java.math.BigDecimal amount) {
+    }
+
+    @Test
+    void decimalsKeepTheirPrecisionInTheEnvelope() {
+        MsgCodec<Price> prices = new MsgCodec<>(Json.defaultMapper(), Price.class, EnvelopeMode.ENVELOPE, 4096);
+        for (String value : List.of("30.00", "12345678901234567.89", "0.1")) {
+            Outbound out = prices.encode(Msg.of(new Price(new java.math.BigDecimal(value))), Duration.ZERO);
+
+            assertThat(new String(out.body(), StandardCharsets.UTF_8)).contains("\"payload\":{\"amount\":" + value + "}");
+            assertThat(prices.decode("q", "x", null, out.headers(), out.body()).payload().amount()).isEqualByComparingTo(value)
+                    .hasToString(value);
+        }
+    }
+
+    @Test
+    void envelopeFieldsMayComeInAnyOrderAndUnknownOnesAreIgnored() {
+        byte[] body = ("{\"extra\":{\"nested\":[1,2]},\"payload\":{\"orderId\":9},\"key\":\"k\",\"id\":\"i-9\","
+                + "\"error\":[],\"attributes\":{\"n\":1}}").getBytes(StandardCharsets.UTF_8);
+        Msg<Order> m = envelope.decode("orders", "x", null, Map.of(), body);
+
+        assertThat(m.id()).isEqualTo("i-9");
+        assertThat(m.key()).isEqualTo("k");
+        assertThat(m.payload()).isEqualTo(new Order(9));
+        assertThat(m.attributes()).containsEntry("n", "1");
     }
 }

@@ -235,4 +235,35 @@ class ProcessorPolicyTest {
         assertThat(await(() -> transport.bodies("orders_deadletter").size() == 1)).isTrue();
         assertThat(await(() -> transport.bodies("orders").isEmpty())).isTrue();
     }
+
+    @Test
+    void abortOnHoldsWhateverTheOrderOfTheBuilderCalls() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        queues.processor("orders", String.class)
+                .abortOn(IllegalArgumentException.class)
+                .retry(RetryPolicy.fixed(Duration.ofMillis(1)).maxAttempts(3))
+                .redelivery(RetryPolicy.fixed(Duration.ofMillis(1)).maxAttempts(3))
+                .handler(s -> {
+                    calls.incrementAndGet();
+                    throw new IllegalArgumentException("invalid");
+                }).start();
+        queues.enqueue("orders", String.class).send("x");
+
+        assertThat(await(() -> transport.bodies("orders_deadletter").size() == 1)).isTrue();
+        assertThat(calls.get()).isEqualTo(1);
+    }
+
+    @Test
+    void aBreakerInsideTheHandlerIsAnOrdinary503Failure() throws Exception {
+        io.github.resilience4j.circuitbreaker.CircuitBreaker inner = io.github.resilience4j.circuitbreaker.CircuitBreaker.ofDefaults("payments");
+        inner.transitionToOpenState();
+        queues.processor("orders", String.class).retry(RetryPolicy.none()).redelivery(RetryPolicy.none())
+                .circuitBreaker(io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.ofDefaults())
+                .handler(s -> inner.executeRunnable(() -> { })).start();
+        queues.enqueue("orders", String.class).send("x");
+
+        assertThat(await(() -> transport.messages("orders_deadletter", String.class).size() == 1)).isTrue();
+        assertThat(transport.messages("orders_deadletter", String.class).get(0).errors())
+                .extracting(Failure::statusCode).containsExactly(503);
+    }
 }
