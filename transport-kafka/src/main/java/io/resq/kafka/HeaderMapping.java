@@ -1,0 +1,81 @@
+package io.resq.kafka;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+
+/**
+ * The Kafka record headers this transport reads and writes, and their conversion to the
+ * string map of the SPI. Values are UTF-8.
+ */
+final class HeaderMapping {
+
+    /** The message id; the same name the wire format uses for raw-mode ids, so other consumers can read it. */
+    static final String ID = "resq-id";
+    /** Retry-topic records: when the record is due, in epoch milliseconds. Transport-internal, not shown in deliveries. */
+    static final String DUE = "resq-kafka-due";
+
+    private HeaderMapping() {
+    }
+
+    /** Kafka headers for {@code headers}, the id and (for delayed records) the due time. */
+    static Headers toKafka(Map<String, String> headers, String id, long dueMillis) {
+        org.apache.kafka.common.header.internals.RecordHeaders out = new org.apache.kafka.common.header.internals.RecordHeaders();
+        headers.forEach((k, v) -> {
+            if (!k.equals(ID) && !k.equals(DUE)) {
+                out.add(k, v == null ? null : v.getBytes(StandardCharsets.UTF_8));
+            }
+        });
+        out.add(ID, id.getBytes(StandardCharsets.UTF_8));
+        if (dueMillis > 0) {
+            out.add(DUE, Long.toString(dueMillis).getBytes(StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+
+    /** The SPI's view: every header but the transport-internal ones; a repeated name keeps its last value. */
+    static Map<String, String> fromKafka(Headers headers) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Header h : headers) {
+            if (!h.key().equals(DUE)) {
+                out.put(h.key(), h.value() == null ? "" : new String(h.value(), StandardCharsets.UTF_8));
+            }
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    /** The last value of {@code name} as a string, or {@code null}. */
+    static String last(Headers headers, String name) {
+        Header h = headers.lastHeader(name);
+        return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    /** The due time of a retry-topic record, or 0 when it carries none (or an unreadable one). */
+    static long due(Headers headers) {
+        String v = last(headers, DUE);
+        if (v == null) {
+            return 0;
+        }
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** Approximate serialized size of the headers (names, values and per-header varints). */
+    static int size(Headers headers) {
+        int n = 0;
+        for (Header h : headers) {
+            n += h.key().getBytes(StandardCharsets.UTF_8).length + (h.value() == null ? 0 : h.value().length) + 10;
+        }
+        return n;
+    }
+
+    static Headers empty() {
+        return new org.apache.kafka.common.header.internals.RecordHeaders();
+    }
+}

@@ -1,0 +1,132 @@
+package io.resq.kafka;
+
+import io.resq.ResqException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The transport's admin client: cluster checks, the broker's message size limit and optional
+ * topic creation. Thread-safe (Kafka's {@link Admin} is); every call is bounded by the API timeout.
+ */
+final class KafkaAdmin implements AutoCloseable {
+
+    /** Kafka's default {@code message.max.bytes}, used when the broker config cannot be read. */
+    static final int KAFKA_DEFAULT_MESSAGE_MAX_BYTES = 1_048_588;
+
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaAdmin.class);
+
+    private final Admin admin;
+    private final String bootstrap;
+    private final Duration timeout;
+    private final Optional<Integer> partitions;
+    private final Optional<Short> replicationFactor;
+    private final Set<String> knownTopics = ConcurrentHashMap.newKeySet();
+
+    KafkaAdmin(Admin admin, String bootstrap, Duration timeout, Optional<Integer> partitions, Optional<Short> replicationFactor) {
+        this.admin = admin;
+        this.bootstrap = bootstrap;
+        this.timeout = timeout;
+        this.partitions = partitions;
+        this.replicationFactor = replicationFactor;
+    }
+
+    /** A short description of the cluster, e.g. "cluster abc, 1 broker(s)"; throws naming the address and cause. */
+    String describeCluster(Duration within) {
+        try {
+            var result = admin.describeCluster(new DescribeClusterOptions().timeoutMs((int) within.toMillis()));
+            String id = result.clusterId().get(within.toMillis(), TimeUnit.MILLISECONDS);
+            int nodes = result.nodes().get(within.toMillis(), TimeUnit.MILLISECONDS).size();
+            return "cluster " + id + ", " + nodes + " broker(s)";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ResqException("interrupted while contacting Kafka at " + bootstrap, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw unreachable("did not answer within " + within.toMillis() + " ms", e, within);
+        }
+    }
+
+    /**
+     * The broker's {@code message.max.bytes}. Falls back to Kafka's default when the config cannot
+     * be read (for example without DescribeConfigs permission), which the log says.
+     */
+    int brokerMessageMaxBytes() {
+        try {
+            Collection<Node> nodes = admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (nodes.isEmpty()) {
+                return KAFKA_DEFAULT_MESSAGE_MAX_BYTES;
+            }
+            ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(nodes.iterator().next().id()));
+            Map<ConfigResource, Config> configs = admin.describeConfigs(List.of(broker)).all()
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            ConfigEntry entry = configs.get(broker).get("message.max.bytes");
+            return entry == null || entry.value() == null ? KAFKA_DEFAULT_MESSAGE_MAX_BYTES : Integer.parseInt(entry.value());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return KAFKA_DEFAULT_MESSAGE_MAX_BYTES;
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            LOG.warn("Cannot read message.max.bytes from Kafka at {} ({}); assuming Kafka's default {}", bootstrap, e.toString(),
+                    KAFKA_DEFAULT_MESSAGE_MAX_BYTES);
+            return KAFKA_DEFAULT_MESSAGE_MAX_BYTES;
+        }
+    }
+
+    /** Creates the topics that do not exist yet (with the configured partitions and replication). */
+    void ensureTopics(Collection<String> topics) {
+        List<NewTopic> missing = new ArrayList<>();
+        for (String t : topics) {
+            if (!knownTopics.contains(t)) {
+                missing.add(new NewTopic(t, partitions, replicationFactor));
+            }
+        }
+        if (missing.isEmpty()) {
+            return;
+        }
+        var results = admin.createTopics(missing).values();
+        for (NewTopic t : missing) {
+            try {
+                results.get(t.name()).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                LOG.debug("Created Kafka topic {} at {}", t.name(), bootstrap);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ResqException("interrupted while creating Kafka topic '" + t.name() + "' at " + bootstrap, e);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw unreachable("could not create topic '" + t.name() + "'", e, timeout);
+                }
+            } catch (TimeoutException e) {
+                throw unreachable("could not create topic '" + t.name() + "' within " + timeout.toMillis() + " ms", e, timeout);
+            }
+            knownTopics.add(t.name());
+        }
+    }
+
+    private ResqException unreachable(String what, Exception e, Duration within) {
+        Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+        String probe = BrokerProbe.describe(bootstrap, (int) Math.min(2000, Math.max(200, within.toMillis())));
+        return new ResqException("Kafka at " + bootstrap + " " + what + ": " + cause + " [" + probe + "]", cause);
+    }
+
+    @Override
+    public void close() {
+        admin.close(timeout);
+    }
+}

@@ -1,0 +1,147 @@
+package io.resq.kafka;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The user's Kafka client configuration, split into admin, producer and consumer configs.
+ *
+ * <p>Everything the user set passes through untouched (bootstrap servers, security, SASL/TLS,
+ * tuning), except what a byte-moving, manually committing transport must own: serializers,
+ * {@code enable.auto.commit} and the consumer's {@code group.id}. Where the user set nothing, a
+ * few defaults bound the time a dead broker can block a caller. Immutable.
+ */
+final class KafkaClientConfig {
+
+    /** Default {@code max.block.ms} of the producer: how long {@code send} may wait for metadata. */
+    static final int DEFAULT_MAX_BLOCK_MS = 10_000;
+    /** Default {@code request.timeout.ms} of the producer. */
+    static final int DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+    /** Default {@code delivery.timeout.ms} of the producer: the bound on a send's retries. */
+    static final int DEFAULT_DELIVERY_TIMEOUT_MS = 30_000;
+
+    private final Map<String, Object> user;
+    private final String bootstrap;
+    private final AtomicInteger clientIds = new AtomicInteger();
+
+    KafkaClientConfig(Map<String, Object> config) {
+        Objects.requireNonNull(config, "kafkaClientConfig must not be null");
+        Map<String, Object> copy = new HashMap<>();
+        config.forEach((k, v) -> {
+            if (k != null && v != null) {
+                copy.put(k, v);
+            }
+        });
+        Object servers = copy.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+        if (servers == null || servers.toString().isBlank()) {
+            throw new IllegalArgumentException("bootstrap.servers must be set in the Kafka client config");
+        }
+        this.user = Map.copyOf(copy);
+        this.bootstrap = displayable(servers);
+    }
+
+    /** The bootstrap servers as host:port list, safe for messages and health (any user-info masked). */
+    String bootstrap() {
+        return bootstrap;
+    }
+
+    /** The consumer group a receiver uses: the configured {@code group.id} stands in for resq's default group. */
+    String groupFor(String requested, String defaultGroup) {
+        Object configured = user.get(ConsumerConfig.GROUP_ID_CONFIG);
+        if (requested.equals(defaultGroup) && configured != null && !configured.toString().isBlank()) {
+            return configured.toString();
+        }
+        return requested;
+    }
+
+    /** The user's producer {@code max.request.size}, or Kafka's default. */
+    int maxRequestSize() {
+        Object v = user.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+        return v == null ? 1024 * 1024 : Integer.parseInt(v.toString().trim());
+    }
+
+    /** The user's consumer {@code max.poll.records}, or Kafka's default. */
+    int maxPollRecords() {
+        Object v = user.get(ConsumerConfig.MAX_POLL_RECORDS_CONFIG);
+        return v == null ? ConsumerConfig.DEFAULT_MAX_POLL_RECORDS : Integer.parseInt(v.toString().trim());
+    }
+
+    Map<String, Object> admin(Duration apiTimeout) {
+        Map<String, Object> c = only(AdminClientConfig.configNames());
+        int ms = (int) Math.min(Integer.MAX_VALUE, apiTimeout.toMillis());
+        c.putIfAbsent(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
+        c.putIfAbsent(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
+        c.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId("admin"));
+        return c;
+    }
+
+    Map<String, Object> producer() {
+        Map<String, Object> c = only(ProducerConfig.configNames());
+        c.putIfAbsent(ProducerConfig.ACKS_CONFIG, "all");
+        c.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, DEFAULT_MAX_BLOCK_MS);
+        c.putIfAbsent(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, DEFAULT_REQUEST_TIMEOUT_MS);
+        c.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, DEFAULT_DELIVERY_TIMEOUT_MS);
+        c.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        c.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        c.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "resq-producer");
+        return c;
+    }
+
+    Map<String, Object> consumer(String group, String topic) {
+        Map<String, Object> c = only(ConsumerConfig.configNames());
+        // A group that has never committed starts from the beginning, so messages sent while a
+        // receiver was still joining its group are not skipped.
+        c.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // Topics are made by the admin client when the transport is told to; a consumer must not
+        // create a topic from a typo.
+        c.putIfAbsent(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        Object base = user.getOrDefault(ConsumerConfig.CLIENT_ID_CONFIG, "resq");
+        c.put(ConsumerConfig.CLIENT_ID_CONFIG, base + "-" + topic + "-" + clientIds.incrementAndGet());
+        return c;
+    }
+
+    /** The user's settings known to this client, plus settings no client knows (plugins' own keys). */
+    private Map<String, Object> only(Set<String> names) {
+        Map<String, Object> c = new HashMap<>();
+        user.forEach((k, v) -> {
+            if (names.contains(k) || !known(k)) {
+                c.put(k, v);
+            }
+        });
+        return c;
+    }
+
+    private static boolean known(String key) {
+        return AdminClientConfig.configNames().contains(key)
+                || ProducerConfig.configNames().contains(key)
+                || ConsumerConfig.configNames().contains(key);
+    }
+
+    private String clientId(String role) {
+        Object base = user.getOrDefault(CommonClientConfigs.CLIENT_ID_CONFIG, "resq");
+        return base + "-" + role + "-" + clientIds.incrementAndGet();
+    }
+
+    /** host:port entries joined by commas; a {@code user:password@} part, if anyone wrote one, is masked. */
+    static String displayable(Object servers) {
+        String joined = servers instanceof Collection<?> list
+                ? String.join(",", list.stream().map(String::valueOf).toList())
+                : servers.toString();
+        return joined.replaceAll("[^,/\\s]*@", "***@").replaceAll("\\s+", "");
+    }
+}

@@ -1,0 +1,183 @@
+package io.resq.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.resq.Msg;
+import io.resq.Queues;
+import io.resq.EnvelopeMode;
+import io.resq.Processor;
+import io.resq.RetryPolicy;
+import io.resq.kafka.testing.TestKafka;
+import io.resq.spi.Delivery;
+import io.resq.spi.Outbound;
+import io.resq.spi.Receiver;
+import io.resq.spi.ReceiverOptions;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Kafka-specific receiving: contiguous commits, slow handlers, foreign records. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class KafkaReceiverTest {
+
+    private static String topic(String base) {
+        return "recv_" + base + "_" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    private static Map<String, Object> config() {
+        return Map.of("bootstrap.servers", TestKafka.bootstrapServers());
+    }
+
+    private static List<Delivery> receive(Receiver r, int n) throws InterruptedException {
+        List<Delivery> got = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (got.size() < n && System.nanoTime() < deadline) {
+            got.addAll(r.poll(n - got.size(), Duration.ofMillis(200)));
+        }
+        return got;
+    }
+
+    private static long committed(String group, String topic) throws Exception {
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", TestKafka.bootstrapServers()))) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group)
+                    .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
+            OffsetAndMetadata o = offsets.get(new TopicPartition(topic, 0));
+            return o == null ? -1 : o.offset();
+        }
+    }
+
+    @Test
+    void outOfOrderAcksCommitOnlyTheContiguousPrefix() throws Exception {
+        String topic = topic("contiguous");
+        try (KafkaTransport t = KafkaTransport.builder(config()).topicPartitions(1).build()) {
+            List<Outbound> sent = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                sent.add(Outbound.of("m-" + i, new byte[] {(byte) i}));
+            }
+            t.sender(topic).send(sent).get(30, TimeUnit.SECONDS);
+
+            Receiver first = t.receiver(topic, ReceiverOptions.group("g"));
+            List<Delivery> got = receive(first, 10);
+            assertThat(got).extracting(Delivery::id).containsExactly(sent.stream().map(Outbound::id).toArray(String[]::new));
+            // acked backwards and with a hole at m-3, as concurrent handlers would
+            for (int i = 9; i >= 0; i--) {
+                if (i != 3) {
+                    got.get(i).ack();
+                }
+            }
+            first.close();
+            assertThat(committed("g", topic)).as("committed offset stops at the unacked m-3").isEqualTo(3);
+
+            Receiver second = t.receiver(topic, ReceiverOptions.group("g"));
+            List<Delivery> again = receive(second, 7);
+            assertThat(again).extracting(Delivery::id).startsWith("m-3").hasSize(7);
+            again.forEach(Delivery::ack);
+            second.close();
+            assertThat(committed("g", topic)).isEqualTo(10);
+        }
+    }
+
+    @Test
+    void aHandlerSlowerThanMaxPollIntervalCausesNoRebalanceAndNoRedelivery() throws Exception {
+        String topic = topic("slow");
+        Map<String, Object> config = new HashMap<>(config());
+        config.put("max.poll.interval.ms", 1500);
+        AtomicInteger calls = new AtomicInteger();
+        Set<String> handled = ConcurrentHashMap.newKeySet();
+        try (Queues queues = Queues.using(KafkaTransport.builder(config).topicPartitions(1).build())) {
+            Processor<String> p = queues.processor(topic, String.class)
+                    .concurrency(1)
+                    .retry(RetryPolicy.none())
+                    .handler(s -> {
+                        calls.incrementAndGet();
+                        if (s.equals("slow")) {
+                            Thread.sleep(4_000); // well past max.poll.interval.ms
+                        }
+                        handled.add(s);
+                    })
+                    .start();
+            var out = queues.enqueue(topic, String.class);
+            out.send("slow");
+            out.send("next-1");
+            out.send("next-2");
+
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (handled.size() < 3 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            Thread.sleep(3_000); // a kicked-out consumer would get "slow" again now
+            assertThat(handled).containsExactlyInAnyOrder("slow", "next-1", "next-2");
+            assertThat(calls.get()).as("handler calls: no redelivery after the slow one").isEqualTo(3);
+            assertThat(p.health().redelivered()).isZero();
+        }
+        assertThat(committed("resq", topic)).isEqualTo(3);
+    }
+
+    @Test
+    void aForeignRecordIsDeliveredWithItsLogPositionAsId() throws Exception {
+        String topic = topic("foreign");
+        try (KafkaTransport t = KafkaTransport.builder(config()).topicPartitions(1).build();
+             KafkaProducer<byte[], byte[]> raw = rawProducer()) {
+            Receiver r = t.receiver(topic, ReceiverOptions.group("g"));
+            raw.send(new ProducerRecord<>(topic, "k".getBytes(StandardCharsets.UTF_8), "plain text".getBytes(StandardCharsets.UTF_8)))
+                    .get(30, TimeUnit.SECONDS);
+
+            Delivery d = receive(r, 1).get(0);
+            assertThat(d.id()).isEqualTo(topic + "-0@0");
+            assertThat(d.key()).isEqualTo("k");
+            assertThat(d.headers()).isEmpty();
+            assertThat(d.deliveryCount()).isEqualTo(1);
+            d.ack();
+        }
+    }
+
+    @Test
+    void aForeignRecordIsProcessedInRawModeAndDeadLetteredWith400InEnvelopeMode() throws Exception {
+        String rawTopic = topic("foreign_raw");
+        String envTopic = topic("foreign_env");
+        try (KafkaProducer<byte[], byte[]> raw = rawProducer()) {
+            Set<String> handled = ConcurrentHashMap.newKeySet();
+            try (Queues queues = Queues.builder(KafkaTransport.create(config())).envelopeMode(EnvelopeMode.RAW).build()) {
+                queues.processor(rawTopic, String.class).msgHandler(m -> handled.add(m.payload() + "|" + m.attempt())).start();
+                raw.send(new ProducerRecord<>(rawTopic, null, "{\"order\":1}".getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (handled.isEmpty() && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertThat(handled).containsExactly("{\"order\":1}|1");
+            }
+            try (Queues queues = Queues.using(KafkaTransport.create(config()))) {
+                queues.processor(envTopic, String.class).handler(s -> { }).start();
+                raw.send(new ProducerRecord<>(envTopic, null, "not an envelope".getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
+                try (var dead = queues.dequeue(envTopic + "_deadletter", byte[].class, "dlq-reader")) {
+                    Msg<byte[]> m = dead.messages().poll(30, TimeUnit.SECONDS);
+                    assertThat(m).isNotNull();
+                    assertThat(new String(m.payload(), StandardCharsets.UTF_8)).isEqualTo("not an envelope");
+                    assertThat(m.errors()).singleElement().satisfies(f -> assertThat(f.statusCode()).isEqualTo(400));
+                    dead.ack(m);
+                }
+            }
+        }
+    }
+
+    private static KafkaProducer<byte[], byte[]> rawProducer() {
+        return new KafkaProducer<>(Map.of("bootstrap.servers", TestKafka.bootstrapServers(),
+                "key.serializer", ByteArraySerializer.class.getName(), "value.serializer", ByteArraySerializer.class.getName()));
+    }
+}
