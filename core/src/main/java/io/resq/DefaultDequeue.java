@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -34,7 +33,7 @@ final class DefaultDequeue<T> implements Dequeue<T> {
     private final String queue;
     private final Receiver receiver;
     private final Settler<T> settler;
-    private final BlockingQueue<Msg<T>> messages;
+    private final ReceiveChannel<Msg<T>> messages;
     private final BlockingQueue<Msg<T>> acks = new LinkedBlockingQueue<>();
     private final Thread fetcher;
     private final Thread acker;
@@ -45,7 +44,7 @@ final class DefaultDequeue<T> implements Dequeue<T> {
         this.settings = settings;
         this.codec = codec;
         this.queue = queue;
-        this.messages = new ArrayBlockingQueue<>(settings.prefetch());
+        this.messages = new ReceiveChannel<>(settings.prefetch());
         this.receiver = transport.receiver(queue, new ReceiverOptions(group, settings.prefetch()));
         this.settler = new Settler<>(transport, codec, queue, deadLetterQueue, redelivery, settings.listener());
         this.fetcher = new Thread(this::fetchLoop, "resq-dequeue-" + queue);
@@ -99,7 +98,7 @@ final class DefaultDequeue<T> implements Dequeue<T> {
             try {
                 int room = messages.remainingCapacity();
                 if (room == 0) {
-                    Thread.sleep(5);
+                    messages.awaitRoom();
                     continue;
                 }
                 for (Delivery d : receiver.poll(room, POLL_WAIT)) {

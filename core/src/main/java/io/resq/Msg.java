@@ -60,6 +60,22 @@ public final class Msg<T> {
         this.pendingFailure = pendingFailure;
     }
 
+    /** A copy of {@code other} with other internal handles; the immutable fields are shared, not copied again. */
+    private Msg(Msg<T> other, Object receipt, Throwable pendingError, Failure pendingFailure) {
+        this.id = other.id;
+        this.queue = other.queue;
+        this.category = other.category;
+        this.key = other.key;
+        this.dispatchedAt = other.dispatchedAt;
+        this.attributes = other.attributes;
+        this.payload = other.payload;
+        this.errors = other.errors;
+        this.attempt = other.attempt;
+        this.receipt = receipt;
+        this.pendingError = pendingError;
+        this.pendingFailure = pendingFailure;
+    }
+
     /** A message carrying {@code payload} with a fresh id and no key, category or attributes. */
     public static <T> Msg<T> of(T payload) {
         return builder(payload).build();
@@ -141,7 +157,7 @@ public final class Msg<T> {
 
     /** A copy carrying the broker receipt of a received message. */
     Msg<T> withReceipt(Object newReceipt) {
-        return new Msg<>(toBuilder(), newReceipt, pendingError, pendingFailure);
+        return new Msg<>(this, newReceipt, pendingError, pendingFailure);
     }
 
     /** {@code history} with {@code failure} appended, bounded to the first two and the last eight entries. */
