@@ -1,0 +1,203 @@
+package io.resq.benchmarks;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.resq.Enqueue;
+import io.resq.Listener;
+import io.resq.Msg;
+import io.resq.Queues;
+import io.resq.memory.InMemoryTransport;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Processor throughput on the in-memory transport with a no-op handler, beside a plain
+ * {@link ArrayBlockingQueue} drained by an {@link ExecutorService} doing the same JSON decode and work.
+ *
+ * <p>Each round pre-loads {@code messages} orders (not timed), then times how long it takes until
+ * every one is processed: for resq until the processor has acked them all (counted by a
+ * {@link Listener#onSucceeded}, which fires after the ack), for the baseline until its workers have
+ * decoded, handled and counted them all. The baseline keeps the bookkeeping a hand-written consumer
+ * needs: a success count, and a caught, counted failure per message so one bad body does not kill
+ * a worker. Warm-up rounds come first; resq and baseline alternate which goes first, so slow
+ * drift on a shared machine hits both. Plain {@code main()} rather than JMH, because a round is a
+ * whole drain of a queue with thread pools starting and stopping, not a repeatable small operation.
+ */
+public final class InMemoryProcessorBenchmark {
+
+    private static final String QUEUE = "orders";
+    private static final long ROUND_TIMEOUT_SECONDS = 120;
+
+    private final int messages;
+    private final int warmupRounds;
+    private final int rounds;
+    private final CoreOrder[] orders;
+    private final long expectedSum;
+    private final ObjectMapper mapper = CoreOrder.mapper();
+
+    /** A harness that moves {@code messages} orders per round, {@code warmupRounds} untimed then {@code rounds} timed. */
+    public InMemoryProcessorBenchmark(int messages, int warmupRounds, int rounds) {
+        if (messages < 1 || warmupRounds < 0 || rounds < 1) {
+            throw new IllegalArgumentException("need messages >= 1, warmupRounds >= 0, rounds >= 1");
+        }
+        this.messages = messages;
+        this.warmupRounds = warmupRounds;
+        this.rounds = rounds;
+        this.orders = CoreOrder.samples(messages);
+        this.expectedSum = Arrays.stream(orders).mapToLong(CoreOrder::id).sum();
+    }
+
+    /** Runs the default configuration and prints its table. Arguments: [messages [warmupRounds [rounds]]]. */
+    public static void main(String[] args) throws Exception {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
+        int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+        List<CoreRow> rows = new InMemoryProcessorBenchmark(n, warmup, rounds).run(1, 8);
+        System.out.println(CoreRow.markdownHeader());
+        rows.forEach(r -> System.out.println(r.markdown()));
+    }
+
+    /** One row per concurrency: median throughput of resq and of the baseline over the timed rounds. */
+    public List<CoreRow> run(int... concurrencies) throws Exception {
+        List<CoreRow> rows = new ArrayList<>();
+        for (int c : concurrencies) {
+            double[] resq = new double[rounds];
+            double[] plain = new double[rounds];
+            for (int round = -warmupRounds; round < rounds; round++) {
+                // Alternate who goes first, so a burst of load from elsewhere does not always hit the same side.
+                boolean resqFirst = Math.floorMod(round, 2) == 0;
+                double a = resqFirst ? resqRound(c) : plainRound(c);
+                double b = resqFirst ? plainRound(c) : resqRound(c);
+                double r = resqFirst ? a : b;
+                double p = resqFirst ? b : a;
+                System.out.printf("processor concurrency %d %s: resq %,.0f msg/s, baseline %,.0f msg/s%n",
+                        c, round < 0 ? "warm-up" : "round " + (round + 1), r, p);
+                if (round >= 0) {
+                    resq[round] = r;
+                    plain[round] = p;
+                }
+            }
+            rows.add(new CoreRow(String.format("processor, no-op handler, concurrency %d (%,d msgs/round)", c, messages),
+                    median(resq), median(plain), "resq " + range(resq) + "; baseline " + range(plain)));
+        }
+        return rows;
+    }
+
+    // ------------------------------------------------------------------ resq
+
+    private double resqRound(int concurrency) throws InterruptedException {
+        LongAdder sink = new LongAdder();
+        CountDownLatch acked = new CountDownLatch(messages);
+        Listener counter = new Listener() {
+            @Override
+            public void onSucceeded(Msg<?> msg, Duration duration) {
+                acked.countDown();
+            }
+        };
+        try (Queues queues = Queues.builder(InMemoryTransport.create()).objectMapper(mapper).build()) {
+            Enqueue<CoreOrder> out = queues.enqueue(QUEUE, CoreOrder.class);
+            for (CoreOrder o : orders) {
+                out.send(o);
+            }
+            settle();
+            long start = System.nanoTime();
+            queues.processor(QUEUE, CoreOrder.class)
+                    .concurrency(concurrency)
+                    .listener(counter)
+                    .handler(o -> work(o, sink))
+                    .start();
+            await(acked, "resq");
+            long elapsed = System.nanoTime() - start;
+            check("resq", sink);
+            return messages / (elapsed / 1e9);
+        }
+    }
+
+    // ------------------------------------------------------------------ baseline
+
+    private double plainRound(int concurrency) throws InterruptedException, JsonProcessingException {
+        LongAdder sink = new LongAdder();
+        LongAdder succeeded = new LongAdder();
+        LongAdder failed = new LongAdder();
+        CountDownLatch done = new CountDownLatch(messages);
+        BlockingQueue<byte[]> queue = new ArrayBlockingQueue<>(messages);
+        for (CoreOrder o : orders) {
+            queue.add(mapper.writeValueAsBytes(o));
+        }
+        settle();
+        long start = System.nanoTime();
+        ExecutorService pool = Executors.newFixedThreadPool(concurrency);
+        for (int i = 0; i < concurrency; i++) {
+            pool.execute(() -> {
+                byte[] body;
+                // The queue was filled before the clock started, so empty means finished.
+                while ((body = queue.poll()) != null) {
+                    try {
+                        work(mapper.readValue(body, CoreOrder.class), sink);
+                        succeeded.increment();
+                    } catch (IOException | RuntimeException e) {
+                        failed.increment();
+                    } finally {
+                        done.countDown();
+                    }
+                }
+            });
+        }
+        await(done, "baseline");
+        long elapsed = System.nanoTime() - start;
+        pool.shutdown();
+        if (failed.sum() != 0 || succeeded.sum() != messages) {
+            throw new IllegalStateException("baseline: " + succeeded.sum() + " succeeded, " + failed.sum() + " failed");
+        }
+        check("baseline", sink);
+        return messages / (elapsed / 1e9);
+    }
+
+    // ------------------------------------------------------------------ shared
+
+    /** The handler's "work": touch the decoded order so neither side can skip decoding it. */
+    private static void work(CoreOrder order, LongAdder sink) {
+        sink.add(order.id());
+    }
+
+    /** Both sides must have handled every order exactly once, or their numbers mean nothing. */
+    private void check(String side, LongAdder sink) {
+        if (sink.sum() != expectedSum) {
+            throw new IllegalStateException(side + " handled a different set of orders: id sum " + sink.sum() + ", expected " + expectedSum);
+        }
+    }
+
+    private static void await(CountDownLatch latch, String side) throws InterruptedException {
+        if (!latch.await(ROUND_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            throw new IllegalStateException(side + " did not finish a round within " + ROUND_TIMEOUT_SECONDS + " s; "
+                    + latch.getCount() + " messages left");
+        }
+    }
+
+    /** Collects the pre-load's garbage before the clock starts, so neither side pays for the other's. */
+    private static void settle() throws InterruptedException {
+        System.gc();
+        Thread.sleep(100);
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int mid = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    private static String range(double[] values) {
+        return String.format("%,.0f–%,.0f", Arrays.stream(values).min().orElse(0), Arrays.stream(values).max().orElse(0));
+    }
+}

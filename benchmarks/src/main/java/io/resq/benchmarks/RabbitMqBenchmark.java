@@ -1,0 +1,164 @@
+package io.resq.benchmarks;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.Envelope;
+import io.resq.Enqueue;
+import io.resq.Processor;
+import io.resq.Queues;
+import io.resq.RetryPolicy;
+import io.resq.rabbitmq.QueueType;
+import io.resq.rabbitmq.RabbitMqTransport;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The same workload through the raw amqp-client and through resq, in one run: one producer thread
+ * sends N persistent messages of about 200 bytes one at a time, each send waiting for its
+ * publisher confirm (mandatory publish), while one consumer with prefetch 16 acks each message
+ * (manual acks). Both use a durable queue of the same type (quorum unless told otherwise). Prints
+ * send throughput, end-to-end throughput, the resq/raw ratios and p50/p99 end-to-end latency (send
+ * start to handler).
+ *
+ * <p>Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.resq.benchmarks.RabbitMqBenchmark -Dexec.args="100000 quorum"}
+ * (RabbitMQ at {@code RESQ_RABBITMQ_URI} or 127.0.0.1:5672). Numbers compare within one run; they are not absolutes.
+ */
+public final class RabbitMqBenchmark {
+
+    private static final int BODY_SIZE = 200;
+    private static final int PREFETCH = 16;
+
+    private RabbitMqBenchmark() {
+    }
+
+    /** Args: [message count, default 100000] [quorum|classic, default quorum]. */
+    public static void main(String[] args) throws Exception {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
+        QueueType type = args.length > 1 ? QueueType.valueOf(args[1].toUpperCase()) : QueueType.QUORUM;
+        ConnectionFactory factory = new ConnectionFactory();
+        factory.setUri(System.getenv().getOrDefault("RESQ_RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672/%2F"));
+        System.out.printf("RabbitMQ benchmark: %,d persistent messages of ~%d bytes, %s queues, 1 producer (one confirmed send at a time), "
+                + "1 consumer (prefetch %d, ack per message), %s:%d%n", n, BODY_SIZE, type, PREFETCH, factory.getHost(), factory.getPort());
+
+        // Warm up both paths so that JIT compilation does not bias the first measurement.
+        raw(factory, type, Math.min(n, 5_000));
+        resq(factory, type, Math.min(n, 5_000));
+
+        Result raw = raw(factory, type, n);
+        Result resq = resq(factory, type, n);
+        print("raw client", raw);
+        print("resq", resq);
+        System.out.printf("ratio resq/raw: send %.2f, end-to-end %.2f%n", resq.sendRate / raw.sendRate, resq.e2eRate / raw.e2eRate);
+    }
+
+    private record Result(double sendRate, double e2eRate, long p50Micros, long p99Micros) {
+    }
+
+    private static void print(String name, Result r) {
+        System.out.printf("%-10s send %,9.0f msg/s   end-to-end %,9.0f msg/s   latency p50 %,8d us  p99 %,8d us%n",
+                name, r.sendRate, r.e2eRate, r.p50Micros, r.p99Micros);
+    }
+
+    /** A ~200-byte body that starts with the send time in nanoseconds. */
+    private static String body(long sentAt) {
+        String prefix = sentAt + "|";
+        return prefix + "x".repeat(BODY_SIZE - prefix.length());
+    }
+
+    private static long sentAt(String body) {
+        return Long.parseLong(body.substring(0, body.indexOf('|')));
+    }
+
+    private static Result raw(ConnectionFactory factory, QueueType type, int n) throws Exception {
+        String queue = "bench_raw_" + UUID.randomUUID();
+        long[] latencies = new long[n];
+        AtomicInteger received = new AtomicInteger();
+        CountDownLatch done = new CountDownLatch(1);
+        try (Connection pub = factory.newConnection("bench-raw-publisher"); Connection sub = factory.newConnection("bench-raw-consumer")) {
+            Channel out = pub.createChannel();
+            out.queueDeclare(queue, true, false, false, Map.of("x-queue-type", type.name().toLowerCase()));
+            out.confirmSelect();
+            Channel in = sub.createChannel();
+            in.basicQos(PREFETCH);
+            in.basicConsume(queue, false, new DefaultConsumer(in) {
+                @Override
+                public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) throws java.io.IOException {
+                    int i = received.getAndIncrement();
+                    latencies[i] = System.nanoTime() - sentAt(new String(body, StandardCharsets.UTF_8));
+                    getChannel().basicAck(envelope.getDeliveryTag(), false);
+                    if (i == n - 1) {
+                        done.countDown();
+                    }
+                }
+            });
+            long start = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                AMQP.BasicProperties props = new AMQP.BasicProperties.Builder()
+                        .messageId(UUID.randomUUID().toString()).deliveryMode(2).build();
+                out.basicPublish("", queue, true, props, body(System.nanoTime()).getBytes(StandardCharsets.UTF_8));
+                out.waitForConfirmsOrDie(30_000);
+            }
+            long sendNanos = System.nanoTime() - start;
+            done.await(10, TimeUnit.MINUTES);
+            long e2eNanos = System.nanoTime() - start;
+            out.queueDelete(queue);
+            return result(n, sendNanos, e2eNanos, latencies);
+        }
+    }
+
+    private static Result resq(ConnectionFactory factory, QueueType type, int n) throws Exception {
+        String queue = "bench_resq_" + UUID.randomUUID();
+        long[] latencies = new long[n];
+        AtomicInteger received = new AtomicInteger();
+        CountDownLatch done = new CountDownLatch(1);
+        RabbitMqTransport transport = RabbitMqTransport.builder(factory).queueType(type).connectionName("bench-resq").build();
+        try (Queues queues = Queues.using(transport)) {
+            Processor<String> p = queues.processor(queue, String.class)
+                    .concurrency(1)
+                    .prefetch(PREFETCH)
+                    .retry(RetryPolicy.none())
+                    .handler(s -> {
+                        int i = received.getAndIncrement();
+                        latencies[i] = System.nanoTime() - sentAt(s);
+                        if (i == n - 1) {
+                            done.countDown();
+                        }
+                    })
+                    .start();
+            Enqueue<String> out = queues.enqueue(queue, String.class);
+            long start = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                out.send(body(System.nanoTime()));
+            }
+            long sendNanos = System.nanoTime() - start;
+            done.await(10, TimeUnit.MINUTES);
+            long e2eNanos = System.nanoTime() - start;
+            p.close();
+            deleteQueues(factory, queue, queue + "_deadletter");
+            return result(n, sendNanos, e2eNanos, latencies);
+        }
+    }
+
+    private static void deleteQueues(ConnectionFactory factory, String... queues) throws Exception {
+        try (Connection c = factory.newConnection("bench-cleanup"); Channel ch = c.createChannel()) {
+            for (String q : queues) {
+                ch.queueDelete(q);
+            }
+        }
+    }
+
+    private static Result result(int n, long sendNanos, long e2eNanos, long[] latencies) {
+        long[] sorted = latencies.clone();
+        Arrays.sort(sorted);
+        return new Result(n / (sendNanos / 1e9), n / (e2eNanos / 1e9),
+                sorted[(int) (n * 0.50)] / 1000, sorted[Math.min(n - 1, (int) (n * 0.99))] / 1000);
+    }
+}

@@ -1,0 +1,256 @@
+package io.resq.benchmarks;
+
+import io.resq.Enqueue;
+import io.resq.Processor;
+import io.resq.Queues;
+import io.resq.RetryPolicy;
+import io.resq.sqs.SqsTransport;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
+import software.amazon.awssdk.services.sqs.model.Message;
+import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
+
+/**
+ * The same workload through the raw AWS SDK v2 {@code SqsClient} and through resq, in one run,
+ * in three phases: (1) send N messages of about 200 bytes, nothing consuming; (2) one consumer
+ * drains that backlog, deleting each message after its (no-op) handler; (3) a producer thread and
+ * the consumer run together, giving end-to-end throughput and p50/p99 latency from send to handler.
+ *
+ * <p>Same shape on both sides. Sending: chunks of 100 messages, each chunk as 10
+ * {@code SendMessageBatch} requests of 10 with up to 5 in flight, waiting for SQS's answer
+ * (resq: the {@code Enqueue.messages()} channel, which does exactly that through the transport;
+ * phase 1 ends when SQS reports all N messages). Consuming: long polls of up to 10 and
+ * {@code DeleteMessageBatch} (resq: a {@code Processor} with concurrency 1 and a no-op handler,
+ * whose acks the transport batches). Both use one {@code SqsClient} with the SDK's default HTTP
+ * client against the same endpoint.
+ *
+ * <p>Run against ElasticMQ ({@code mvn -q -pl transport-sqs exec:java -Dexec.classpathScope=test
+ * -Dexec.mainClass=io.resq.sqs.LocalElasticMq}) or {@code RESQ_SQS_ENDPOINT}:
+ * {@code java -cp benchmarks/target/classes:<mvn -pl benchmarks dependency:build-classpath> io.resq.benchmarks.SqsBenchmark 100000}.
+ * Numbers are for comparison within one run, not absolutes.
+ */
+public final class SqsBenchmark {
+
+    private static final int BODY_SIZE = 200;
+    private static final int CHUNK = 100;
+    private static final int IN_FLIGHT = 5;
+
+    private SqsBenchmark() {
+    }
+
+    /** Args: [message count, default 100000]. */
+    public static void main(String[] args) throws Exception {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
+        String endpoint = System.getenv().getOrDefault("RESQ_SQS_ENDPOINT", "http://127.0.0.1:9324");
+        System.out.printf("SQS benchmark: %,d messages of ~%d bytes, batches of 10 (5 in flight), 1 consumer deleting after each handler, %s%n",
+                n, BODY_SIZE, URI.create(endpoint).getHost() + ":" + URI.create(endpoint).getPort());
+        try (SqsClient client = SqsClient.builder()
+                .endpointOverride(URI.create(endpoint))
+                .region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))
+                .build()) {
+            // Warm up both paths so JIT and connection pools do not bias the first measurement.
+            int warm = Math.min(n, 2_000);
+            raw(client, warm);
+            resq(client, warm);
+
+            Result raw = raw(client, n);
+            Result resq = resq(client, n);
+            print("raw SDK", raw);
+            print("resq", resq);
+            System.out.printf("ratio resq/raw: send %.2f, consume %.2f, end-to-end %.2f%n",
+                    resq.sendRate / raw.sendRate, resq.consumeRate / raw.consumeRate, resq.e2eRate / raw.e2eRate);
+        }
+    }
+
+    private record Result(double sendRate, double consumeRate, double e2eRate, long p50Micros, long p99Micros) {
+    }
+
+    private static void print(String name, Result r) {
+        System.out.printf("%-8s send %,8.0f msg/s   consume %,8.0f msg/s   together %,8.0f msg/s   latency p50 %,9d us  p99 %,9d us%n",
+                name, r.sendRate, r.consumeRate, r.e2eRate, r.p50Micros, r.p99Micros);
+    }
+
+    private static String body(long sentAt) {
+        String prefix = sentAt + "|";
+        return prefix + "x".repeat(BODY_SIZE - prefix.length());
+    }
+
+    private static long sentAt(String body) {
+        return Long.parseLong(body.substring(0, body.indexOf('|')));
+    }
+
+    /** One side of the comparison. */
+    private interface Side extends AutoCloseable {
+        /** Sends n messages to queue; returns when SQS has confirmed (stored) them all. */
+        void send(String queue, int n) throws Exception;
+
+        /** Consumes n messages from queue, recording latencies; returns when all were handled. */
+        void consume(String queue, int n, long[] latencies) throws Exception;
+    }
+
+    private static Result run(SqsClient client, Side side, int n) throws Exception {
+        String backlog = "bench_backlog_" + UUID.randomUUID().toString().substring(0, 8);
+        String together = "bench_e2e_" + UUID.randomUUID().toString().substring(0, 8);
+        for (String q : List.of(backlog, together)) {
+            client.createQueue(r -> r.queueName(q));
+        }
+        long start = System.nanoTime();
+        side.send(backlog, n);
+        double sendRate = n / ((System.nanoTime() - start) / 1e9);
+        start = System.nanoTime();
+        side.consume(backlog, n, new long[n]);
+        double consumeRate = n / ((System.nanoTime() - start) / 1e9);
+
+        long[] latencies = new long[n];
+        Thread producer = new Thread(() -> {
+            try {
+                side.send(together, n);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, "bench-producer");
+        start = System.nanoTime();
+        producer.start();
+        side.consume(together, n, latencies);
+        double e2eRate = n / ((System.nanoTime() - start) / 1e9);
+        producer.join();
+        side.close();
+        for (String q : List.of(backlog, together)) {
+            client.deleteQueue(r -> r.queueUrl(client.getQueueUrl(g -> g.queueName(q)).queueUrl()));
+        }
+        long[] sorted = latencies.clone();
+        Arrays.sort(sorted);
+        return new Result(sendRate, consumeRate, e2eRate, sorted[n / 2] / 1000, sorted[Math.min(n - 1, (int) (n * 0.99))] / 1000);
+    }
+
+    private static Result raw(SqsClient client, int n) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(IN_FLIGHT - 1);
+        return run(client, new Side() {
+            @Override
+            public void send(String queue, int count) throws Exception {
+                String url = client.getQueueUrl(r -> r.queueName(queue)).queueUrl();
+                for (int from = 0; from < count; from += CHUNK) {
+                    // Like resq's channel: the caller sends the first batch of a chunk, the pool the rest.
+                    List<Future<?>> others = new ArrayList<>();
+                    int chunkEnd = Math.min(count, from + CHUNK);
+                    for (int b = from + 10; b < chunkEnd; b += 10) {
+                        int batchStart = b;
+                        others.add(pool.submit(() -> sendBatch(client, url, batchStart, Math.min(chunkEnd, batchStart + 10))));
+                    }
+                    sendBatch(client, url, from, Math.min(chunkEnd, from + 10));
+                    for (Future<?> f : others) {
+                        f.get();
+                    }
+                }
+            }
+
+            @Override
+            public void consume(String queue, int count, long[] latencies) {
+                String url = client.getQueueUrl(r -> r.queueName(queue)).queueUrl();
+                int received = 0;
+                while (received < count) {
+                    List<Message> got = client.receiveMessage(r -> r.queueUrl(url).maxNumberOfMessages(10).waitTimeSeconds(1)).messages();
+                    if (got.isEmpty()) {
+                        continue;
+                    }
+                    List<DeleteMessageBatchRequestEntry> deletes = new ArrayList<>(got.size());
+                    for (Message m : got) {
+                        latencies[received++] = System.nanoTime() - sentAt(m.body());
+                        deletes.add(DeleteMessageBatchRequestEntry.builder().id(Integer.toString(deletes.size()))
+                                .receiptHandle(m.receiptHandle()).build());
+                    }
+                    client.deleteMessageBatch(r -> r.queueUrl(url).entries(deletes));
+                }
+            }
+
+            @Override
+            public void close() {
+                pool.shutdown();
+            }
+        }, n);
+    }
+
+    private static Void sendBatch(SqsClient client, String url, int from, int to) {
+        List<SendMessageBatchRequestEntry> entries = new ArrayList<>(to - from);
+        for (int i = from; i < to; i++) {
+            entries.add(SendMessageBatchRequestEntry.builder().id(Integer.toString(i - from))
+                    .messageBody(body(System.nanoTime())).build());
+        }
+        if (!client.sendMessageBatch(r -> r.queueUrl(url).entries(entries)).failed().isEmpty()) {
+            throw new IllegalStateException("SQS refused part of a batch");
+        }
+        return null;
+    }
+
+    private static Result resq(SqsClient client, int n) throws Exception {
+        Queues queues = Queues.using(SqsTransport.create(client));
+        return run(client, new Side() {
+            @Override
+            public void send(String queue, int count) throws Exception {
+                Enqueue<String> out = queues.enqueue(queue, String.class);
+                for (int i = 0; i < count; i++) {
+                    out.messages().put(body(System.nanoTime()));
+                }
+                // The channel is asynchronous: done when SQS holds them all (nothing consumes in phase 1),
+                // or, in phase 3, when the channel is empty and its batch went out.
+                String url = client.getQueueUrl(r -> r.queueName(queue)).queueUrl();
+                while (!out.messages().isEmpty() || stored(client, url) < count && !consuming) {
+                    Thread.sleep(20);
+                }
+                if (!out.deadLetters().isEmpty()) {
+                    throw new IllegalStateException(out.deadLetters().size() + " messages could not be sent");
+                }
+            }
+
+            private volatile boolean consuming;
+
+            @Override
+            public void consume(String queue, int count, long[] latencies) throws Exception {
+                consuming = true;
+                AtomicInteger received = new AtomicInteger();
+                CountDownLatch done = new CountDownLatch(1);
+                Processor<String> p = queues.processor(queue, String.class)
+                        .concurrency(1)
+                        .retry(RetryPolicy.none())
+                        .handler(s -> {
+                            int i = received.getAndIncrement();
+                            latencies[i] = System.nanoTime() - sentAt(s);
+                            if (i == count - 1) {
+                                done.countDown();
+                            }
+                        })
+                        .start();
+                done.await(30, TimeUnit.MINUTES);
+                p.close();
+                consuming = false;
+            }
+
+            @Override
+            public void close() {
+                queues.close();
+            }
+        }, n);
+    }
+
+    private static int stored(SqsClient client, String url) {
+        String n = client.getQueueAttributes(r -> r.queueUrl(url).attributeNames(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES))
+                .attributes().get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES);
+        return n == null ? 0 : Integer.parseInt(n);
+    }
+}
