@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * publisher confirm (mandatory publish), while one consumer with prefetch 16 acks each message
  * (manual acks). Both use a durable queue of the same type (quorum unless told otherwise). Prints
  * send throughput, end-to-end throughput, the resq/raw ratios and p50/p99 end-to-end latency (send
- * start to handler).
+ * start to handler). The two alternate in rounds (4 by default) so that outside load hits both alike.
  *
  * <p>Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.resq.benchmarks.RabbitMqBenchmark -Dexec.args="100000 quorum"}
  * (RabbitMQ at {@code RESQ_RABBITMQ_URI} or 127.0.0.1:5672). Numbers compare within one run; they are not absolutes.
@@ -39,10 +39,11 @@ public final class RabbitMqBenchmark {
     private RabbitMqBenchmark() {
     }
 
-    /** Args: [message count, default 100000] [quorum|classic, default quorum]. */
+    /** Args: [message count per path, default 100000] [quorum|classic, default quorum] [rounds, default 4]. */
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
         QueueType type = args.length > 1 ? QueueType.valueOf(args[1].toUpperCase()) : QueueType.QUORUM;
+        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 4;
         ConnectionFactory factory = new ConnectionFactory();
         factory.setUri(System.getenv().getOrDefault("RESQ_RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672/%2F"));
         System.out.printf("RabbitMQ benchmark: %,d persistent messages of ~%d bytes, %s queues, 1 producer (one confirmed send at a time), "
@@ -52,19 +53,49 @@ public final class RabbitMqBenchmark {
         raw(factory, type, Math.min(n, 5_000));
         resq(factory, type, Math.min(n, 5_000));
 
-        Result raw = raw(factory, type, n);
-        Result resq = resq(factory, type, n);
+        // Alternate the two in rounds, so that load from other processes on the machine hits both alike.
+        int per = Math.max(1, n / rounds);
+        Result raw = null;
+        Result resq = null;
+        for (int r = 0; r < rounds; r++) {
+            raw = Result.merge(raw, raw(factory, type, per));
+            resq = Result.merge(resq, resq(factory, type, per));
+        }
         print("raw client", raw);
         print("resq", resq);
-        System.out.printf("ratio resq/raw: send %.2f, end-to-end %.2f%n", resq.sendRate / raw.sendRate, resq.e2eRate / raw.e2eRate);
+        System.out.printf("ratio resq/raw: send %.2f, end-to-end %.2f%n", resq.sendRate() / raw.sendRate(), resq.e2eRate() / raw.e2eRate());
     }
 
-    private record Result(double sendRate, double e2eRate, long p50Micros, long p99Micros) {
+    /** One measurement: n messages, the send and end-to-end durations, every message's latency. */
+    private record Result(int n, long sendNanos, long e2eNanos, long[] latencies) {
+
+        static Result merge(Result a, Result b) {
+            if (a == null) {
+                return b;
+            }
+            long[] all = Arrays.copyOf(a.latencies, a.latencies.length + b.latencies.length);
+            System.arraycopy(b.latencies, 0, all, a.latencies.length, b.latencies.length);
+            return new Result(a.n + b.n, a.sendNanos + b.sendNanos, a.e2eNanos + b.e2eNanos, all);
+        }
+
+        double sendRate() {
+            return n / (sendNanos / 1e9);
+        }
+
+        double e2eRate() {
+            return n / (e2eNanos / 1e9);
+        }
+
+        long percentileMicros(double p) {
+            long[] sorted = latencies.clone();
+            Arrays.sort(sorted);
+            return sorted[Math.min(sorted.length - 1, (int) (sorted.length * p))] / 1000;
+        }
     }
 
     private static void print(String name, Result r) {
-        System.out.printf("%-10s send %,9.0f msg/s   end-to-end %,9.0f msg/s   latency p50 %,8d us  p99 %,8d us%n",
-                name, r.sendRate, r.e2eRate, r.p50Micros, r.p99Micros);
+        System.out.printf("%-10s %,d msgs  send %,9.0f msg/s   end-to-end %,9.0f msg/s   latency p50 %,8d us  p99 %,8d us%n",
+                name, r.n(), r.sendRate(), r.e2eRate(), r.percentileMicros(0.50), r.percentileMicros(0.99));
     }
 
     /** A ~200-byte body that starts with the send time in nanoseconds. */
@@ -156,9 +187,6 @@ public final class RabbitMqBenchmark {
     }
 
     private static Result result(int n, long sendNanos, long e2eNanos, long[] latencies) {
-        long[] sorted = latencies.clone();
-        Arrays.sort(sorted);
-        return new Result(n / (sendNanos / 1e9), n / (e2eNanos / 1e9),
-                sorted[(int) (n * 0.50)] / 1000, sorted[Math.min(n - 1, (int) (n * 0.99))] / 1000);
+        return new Result(n, sendNanos, e2eNanos, latencies);
     }
 }
