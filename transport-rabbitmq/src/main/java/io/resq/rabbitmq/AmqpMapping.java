@@ -1,0 +1,131 @@
+package io.resq.rabbitmq;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Envelope;
+import com.rabbitmq.client.LongString;
+import io.resq.spi.Outbound;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Maps resq's transport fields onto AMQP 0-9-1 properties and headers, and back.
+ *
+ * <p>On the way out: the id becomes {@code message-id}, the dispatch date (raw mode header
+ * {@code resq-dispatch-date}) becomes {@code timestamp}, the category ({@code resq-category})
+ * becomes {@code type}, the key travels as header {@code resq-key}, every resq header as a header,
+ * and the message is persistent. On the way in the same properties fill what a foreign producer
+ * left out, so a message from an existing AMQP producer reads as a raw resq message.
+ */
+final class AmqpMapping {
+
+    /** Header that carries {@link Outbound#key()}; the same name core's raw mode uses for the key. */
+    static final String KEY = "resq-key";
+    static final String CATEGORY = "resq-category";
+    static final String DISPATCH_DATE = "resq-dispatch-date";
+    /** Quorum queues count returned deliveries in this header. */
+    static final String DELIVERY_COUNT = "x-delivery-count";
+
+    private static final int PERSISTENT = 2;
+
+    private AmqpMapping() {
+    }
+
+    static AMQP.BasicProperties properties(Outbound m) {
+        Map<String, Object> headers = new HashMap<>(m.headers());
+        if (m.key() != null) {
+            headers.put(KEY, m.key());
+        }
+        AMQP.BasicProperties.Builder b = new AMQP.BasicProperties.Builder()
+                .messageId(m.id())
+                .deliveryMode(PERSISTENT)
+                .headers(headers);
+        String category = m.headers().get(CATEGORY);
+        if (category != null) {
+            b.type(category);
+        }
+        Instant dispatched = parse(m.headers().get(DISPATCH_DATE));
+        b.timestamp(Date.from(dispatched == null ? Instant.now() : dispatched));
+        return b.build();
+    }
+
+    /** The delivery's id: the message-id property, or a stable id derived from the message for a foreign message without one. */
+    static String id(String queue, AMQP.BasicProperties props, byte[] body) {
+        if (props.getMessageId() != null && !props.getMessageId().isEmpty()) {
+            return props.getMessageId();
+        }
+        // No id from the producer: derive one from what is fixed across redeliveries, so that
+        // consumers can still deduplicate on it.
+        String fixed = queue + '|' + props.getTimestamp() + '|' + props.getCorrelationId() + '|' + props.getAppId();
+        byte[] head = fixed.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer all = ByteBuffer.allocate(head.length + body.length).put(head).put(body);
+        return "amqp-" + UUID.nameUUIDFromBytes(all.array());
+    }
+
+    /**
+     * The headers as strings. Non-scalar AMQP values (the broker's {@code x-death} tables) are
+     * left out; {@code type} and {@code timestamp} fill {@code resq-category} and
+     * {@code resq-dispatch-date} when the producer did not set them.
+     */
+    static Map<String, String> headers(AMQP.BasicProperties props) {
+        Map<String, String> out = new HashMap<>();
+        Map<String, Object> raw = props.getHeaders();
+        if (raw != null) {
+            raw.forEach((k, v) -> {
+                String s = scalar(v);
+                if (s != null) {
+                    out.put(k, s);
+                }
+            });
+        }
+        if (props.getType() != null) {
+            out.putIfAbsent(CATEGORY, props.getType());
+        }
+        if (props.getTimestamp() != null) {
+            out.putIfAbsent(DISPATCH_DATE, props.getTimestamp().toInstant().toString());
+        }
+        return out;
+    }
+
+    /**
+     * 1 on the first delivery. Quorum queues say how many earlier deliveries were returned;
+     * classic queues only flag a redelivery, which then counts as 2.
+     */
+    static int deliveryCount(AMQP.BasicProperties props, Envelope envelope) {
+        Map<String, Object> raw = props.getHeaders();
+        Object counted = raw == null ? null : raw.get(DELIVERY_COUNT);
+        if (counted instanceof Number n) {
+            return (int) Math.min(Integer.MAX_VALUE - 1L, n.longValue()) + 1;
+        }
+        return envelope.isRedeliver() ? 2 : 1;
+    }
+
+    private static String scalar(Object v) {
+        if (v instanceof LongString || v instanceof String || v instanceof Number || v instanceof Boolean) {
+            return v.toString();
+        }
+        if (v instanceof byte[] bytes) {
+            return new String(bytes, StandardCharsets.UTF_8);
+        }
+        if (v instanceof Date d) {
+            return d.toInstant().toString();
+        }
+        return null;
+    }
+
+    private static Instant parse(String iso) {
+        if (iso == null) {
+            return null;
+        }
+        try {
+            return Instant.parse(iso);
+        } catch (DateTimeParseException e) {
+            return null;
+        }
+    }
+}

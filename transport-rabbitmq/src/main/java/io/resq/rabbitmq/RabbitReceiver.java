@@ -1,0 +1,293 @@
+package io.resq.rabbitmq;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.Envelope;
+import com.rabbitmq.client.ShutdownSignalException;
+import io.resq.spi.Delivery;
+import io.resq.spi.Receiver;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Consumes one queue on its own channel with manual acks and {@code basic.qos(prefetch)}: the
+ * broker pushes at most {@code prefetch} unacknowledged messages into a local buffer that
+ * {@link #poll} drains. {@link #pause()} cancels the consumer (and hands buffered messages back),
+ * {@link #resume()} consumes again.
+ *
+ * <p>Threads: {@link #poll}, and usually pause/resume, run on the one fetching thread; the
+ * client's consumer-dispatch thread fills {@link #buffer} and reports a broker-side cancel through
+ * a volatile field without taking locks; ack and release come from any thread. Every call on
+ * {@link #channel} happens under {@link #channelLock}, so the channel is never used by two threads
+ * at once. When the channel goes down its unacknowledged messages go back to the queue on the
+ * broker's side: {@link #generation} moves on, and deliveries of the old generation are dropped
+ * from the buffer and their settling ignored.
+ */
+final class RabbitReceiver implements Receiver {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RabbitReceiver.class);
+    private static final long RESUBSCRIBE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long PAUSED_SLEEP_MILLIS = 50;
+
+    private final RabbitMqTransport transport;
+    private final String queue;
+    private final int prefetch;
+    private final LinkedBlockingQueue<RabbitDelivery> buffer = new LinkedBlockingQueue<>();
+    private final Object channelLock = new Object();
+    /** Guarded by channelLock. */
+    private Channel channel;
+    /** Guarded by channelLock; null while paused, cancelled, or not subscribed yet. */
+    private String consumerTag;
+    /** Guarded by channelLock: System.nanoTime() of the last failed subscription. */
+    private long lastFailedSubscribe;
+    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
+    private volatile boolean paused;
+    private volatile boolean closed;
+    /** Why the consumer is not consuming although it should, for health(); null when all is well. */
+    private volatile String problem;
+    /** Set by the dispatch thread when the broker cancelled the consumer. */
+    private volatile boolean brokerCancelled;
+
+    RabbitReceiver(RabbitMqTransport transport, String queue, int prefetch) {
+        this.transport = transport;
+        this.queue = queue;
+        this.prefetch = prefetch;
+        transport.topology().ensureQueue(queue);
+        synchronized (channelLock) {
+            try {
+                openChannel();
+                consumerTag = channel.basicConsume(queue, false, new QueueConsumer(channel));
+            } catch (IOException | RuntimeException e) {
+                closeChannelQuietly();
+                throw new io.resq.ResqException("cannot consume queue '" + queue + "' on " + transport.endpoint() + ": "
+                        + Errors.describe(e), e);
+            }
+        }
+    }
+
+    @Override
+    public List<Delivery> poll(int max, Duration wait) throws InterruptedException {
+        if (max < 1) {
+            throw new IllegalArgumentException("max must be >= 1, was " + max);
+        }
+        if (closed) {
+            throw new IllegalStateException("receiver of queue '" + queue + "' is closed");
+        }
+        long deadline = System.nanoTime() + wait.toNanos();
+        if (paused) {
+            releaseBuffered();
+            while (paused && !closed && System.nanoTime() < deadline) {
+                Thread.sleep(Math.max(1, Math.min(PAUSED_SLEEP_MILLIS, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
+            }
+            return List.of();
+        }
+        ensureSubscribed();
+        RabbitDelivery first = buffer.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (first == null) {
+            return List.of();
+        }
+        List<RabbitDelivery> taken = new ArrayList<>();
+        taken.add(first);
+        buffer.drainTo(taken, max - 1);
+        List<Delivery> out = new ArrayList<>(taken.size());
+        long current = generation.get();
+        for (RabbitDelivery d : taken) {
+            if (d.generation != current || closed) {
+                // The broker took these back when their channel went down or closed.
+                d.markSettled();
+            } else if (paused) {
+                d.release();
+            } else {
+                out.add(d);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void pause() {
+        paused = true;
+        synchronized (channelLock) {
+            // Cancel even while the connection recovers: the client then forgets the consumer
+            // instead of restoring it after recovery.
+            if (consumerTag != null && channel != null) {
+                try {
+                    channel.basicCancel(consumerTag);
+                } catch (IOException | RuntimeException e) {
+                    LOG.debug("Cancelling the consumer of queue '{}' failed: {}", queue, Errors.describe(e));
+                }
+            }
+            consumerTag = null;
+        }
+        releaseBuffered();
+    }
+
+    @Override
+    public void resume() {
+        paused = false;
+        synchronized (channelLock) {
+            lastFailedSubscribe = 0;
+        }
+        ensureSubscribed();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        synchronized (channelLock) {
+            // Closing the channel hands every unacknowledged delivery back to the queue at once.
+            closeChannelQuietly();
+            consumerTag = null;
+        }
+        buffer.clear();
+        transport.receiverClosed(this);
+    }
+
+    /** Why this receiver is not consuming although it should, or {@code null}. */
+    String problem() {
+        return problem;
+    }
+
+    String queue() {
+        return queue;
+    }
+
+    void settle(RabbitDelivery d, boolean ack) {
+        synchronized (channelLock) {
+            if (closed) {
+                throw new IllegalStateException("receiver of queue '" + queue + "' is closed: " + d
+                        + " was handed back to the queue when it closed and will be delivered again");
+            }
+            if (d.generation != generation.get() || channel == null) {
+                LOG.debug("{} of queue '{}' is from a channel that went down; the broker returned it already", d, queue);
+                return;
+            }
+            try {
+                if (ack) {
+                    channel.basicAck(d.deliveryTag, false);
+                } else {
+                    channel.basicNack(d.deliveryTag, false, true);
+                }
+            } catch (IOException | RuntimeException e) {
+                // The channel is down: the broker returns its unacknowledged messages to the queue.
+                LOG.debug("Settling {} of queue '{}' failed ({}); the broker returns it to the queue", d, queue, Errors.describe(e));
+            }
+        }
+    }
+
+    private void releaseBuffered() {
+        List<RabbitDelivery> held = new ArrayList<>();
+        buffer.drainTo(held);
+        long current = generation.get();
+        for (RabbitDelivery d : held) {
+            if (d.generation == current) {
+                d.release();
+            } else {
+                d.markSettled();
+            }
+        }
+    }
+
+    /** Subscribes again after the broker cancelled the consumer or a resume; at most once a second after a failure. */
+    private void ensureSubscribed() {
+        synchronized (channelLock) {
+            if (brokerCancelled) {
+                brokerCancelled = false;
+                consumerTag = null;
+            }
+            if (closed || paused || consumerTag != null) {
+                return;
+            }
+            if (lastFailedSubscribe != 0 && System.nanoTime() - lastFailedSubscribe < RESUBSCRIBE_INTERVAL_NANOS) {
+                return;
+            }
+            try {
+                if (channel == null || !channel.isOpen()) {
+                    if (!transport.consumerConnectionOpen()) {
+                        return; // automatic recovery brings the connection, channel and consumer back
+                    }
+                    closeChannelQuietly();
+                    openChannel();
+                }
+                transport.topology().forget(queue);
+                transport.topology().ensureQueue(queue);
+                consumerTag = channel.basicConsume(queue, false, new QueueConsumer(channel));
+                lastFailedSubscribe = 0;
+                problem = null;
+                LOG.info("Consuming queue '{}' on {} again", queue, transport.endpoint());
+            } catch (IOException | RuntimeException e) {
+                lastFailedSubscribe = System.nanoTime();
+                problem = "cannot consume queue '" + queue + "': " + Errors.describe(e);
+                LOG.warn("Cannot consume queue '{}' on {} yet: {}", queue, transport.endpoint(), Errors.describe(e));
+            }
+        }
+    }
+
+    /** Caller holds channelLock. */
+    private void openChannel() throws IOException {
+        Channel ch = transport.consumerConnection().createChannel();
+        if (ch == null) {
+            throw new IOException("no free channel on the connection to " + transport.endpoint());
+        }
+        ch.basicQos(prefetch);
+        ch.addShutdownListener(this::channelDown);
+        channel = ch;
+    }
+
+    /** Caller holds channelLock. */
+    private void closeChannelQuietly() {
+        if (channel == null) {
+            return;
+        }
+        try {
+            channel.close();
+        } catch (IOException | java.util.concurrent.TimeoutException | RuntimeException e) {
+            try {
+                channel.abort();
+            } catch (IOException | RuntimeException ignored) {
+                // abort is best effort; the broker returns the channel's messages when the socket goes
+            }
+        }
+    }
+
+    private void channelDown(ShutdownSignalException cause) {
+        // Runs on the client's thread; the broker has already put this channel's unacked messages back.
+        generation.incrementAndGet();
+        buffer.clear();
+        if (!closed && !cause.isInitiatedByApplication()) {
+            LOG.debug("Channel of queue '{}' went down: {}", queue, Errors.describe(cause));
+        }
+    }
+
+    /** Feeds the buffer; runs on the client's consumer-dispatch thread for this channel. */
+    private final class QueueConsumer extends DefaultConsumer {
+
+        QueueConsumer(Channel channel) {
+            super(channel);
+        }
+
+        @Override
+        public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
+            String id = AmqpMapping.id(queue, properties, body);
+            buffer.add(new RabbitDelivery(RabbitReceiver.this, generation.get(), envelope.getDeliveryTag(), id,
+                    AmqpMapping.headers(properties), body, AmqpMapping.deliveryCount(properties, envelope)));
+        }
+
+        @Override
+        public void handleCancel(String tag) {
+            problem = "the broker cancelled the consumer of queue '" + queue + "' (queue deleted?); re-subscribing";
+            LOG.warn("{} on {}", problem, transport.endpoint());
+            brokerCancelled = true;
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package io.resq.rabbitmq;
+
+import io.resq.spi.Outbound;
+import io.resq.spi.Sender;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Sends to one queue: persistent, mandatory publishes with publisher confirms. A delayed message
+ * goes to the queue's delay queue for its delay, from which it expires into the queue.
+ *
+ * <p>Thread-safe and stateless apart from its transport; publishing runs on the caller's thread
+ * (a socket write), confirmation is awaited asynchronously.
+ */
+final class RabbitSender implements Sender {
+
+    private final RabbitMqTransport transport;
+    private final String queue;
+
+    RabbitSender(RabbitMqTransport transport, String queue) {
+        this.transport = transport;
+        this.queue = queue;
+    }
+
+    @Override
+    public CompletableFuture<Void> send(List<Outbound> messages) {
+        if (messages == null) {
+            return CompletableFuture.failedFuture(new NullPointerException("messages must not be null"));
+        }
+        try {
+            transport.checkCanPublish(queue);
+            // Cached after the first time; declares again after a publish found the queue missing.
+            transport.topology().ensureQueue(queue);
+            int limit = transport.maxBodySize();
+            List<PublisherChannel.Publish> publishes = new ArrayList<>(messages.size());
+            for (Outbound m : messages) {
+                if (m.body().length > limit) {
+                    throw new IllegalArgumentException("message " + m.id() + " has a body of " + m.body().length
+                            + " bytes, over the limit of " + limit + " bytes of " + transport.endpoint()
+                            + " (its max_message_size; see RabbitMqTransport.Builder.maxBodySize)");
+                }
+                String target = m.delay().isZero() ? queue : transport.topology().delayQueue(queue, m.delay());
+                publishes.add(new PublisherChannel.Publish(target, m.id(), AmqpMapping.properties(m), m.body()));
+            }
+            if (publishes.isEmpty()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            // Each confirm future fails by itself on a nack, a return, a lost channel or the
+            // confirm timeout (the transport's timer sweeps overdue ones), so nothing here can hang.
+            List<CompletableFuture<Void>> confirms = transport.publishers().next().publish(publishes);
+            return confirms.size() == 1 ? confirms.get(0).copy() : CompletableFuture.allOf(confirms.toArray(CompletableFuture[]::new));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "RabbitSender[" + queue + "]";
+    }
+}
