@@ -78,7 +78,10 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
     @Override
     public Msg<T> send(Msg<T> msg) {
         try {
-            return sendAsync(msg).get();
+            return sendAsync(msg).get(settings.sendTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new SendException("no confirmation for " + msg.id() + " from the broker of " + queue + " within "
+                    + settings.sendTimeout().toMillis() + " ms (Queues.builder(...).sendTimeout)", List.of(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SendException("interrupted while sending " + msg.id() + " to " + queue, List.of(), e);
@@ -140,7 +143,8 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
     private void attempt(List<Outbound> batch, int attempt, List<Failure> failures, CompletableFuture<List<Failure>> result) {
         CompletableFuture<Void> sent;
         try {
-            sent = sender.send(batch).orTimeout(settings.sendTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            // No timer per send: the transport bounds its own futures (see Sender), and send() bounds its wait.
+            sent = sender.send(batch);
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }

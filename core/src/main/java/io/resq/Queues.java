@@ -32,7 +32,7 @@ public final class Queues implements AutoCloseable {
     public static final int DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
     /** Retries of a send: three attempts, 100 ms then 200 ms apart. */
     public static final RetryPolicy DEFAULT_SEND_RETRY = RetryPolicy.exponential(Duration.ofMillis(100), 2.0).maxAttempts(3);
-    /** How long one send attempt waits for the broker's confirmation before it counts as failed: 30 s. */
+    /** How long a synchronous send waits for the broker's confirmation, retries included: 30 s. */
     public static final Duration DEFAULT_SEND_TIMEOUT = Duration.ofSeconds(30);
     /** Redeliveries of a message failed through a {@link Dequeue}: five deliveries, 1 s, 2 s, 4 s, 8 s apart. */
     public static final RetryPolicy DEFAULT_REDELIVERY = RetryPolicy.exponential(Duration.ofSeconds(1), 2.0).maxAttempts(5);
@@ -242,7 +242,7 @@ public final class Queues implements AutoCloseable {
             return this;
         }
 
-        /** How long one send attempt waits for the broker's confirmation. Default {@link #DEFAULT_SEND_TIMEOUT}. */
+        /** How long a synchronous send waits for the broker's confirmation, retries included. Default {@link #DEFAULT_SEND_TIMEOUT}. */
         public Builder sendTimeout(Duration value) {
             this.sendTimeout = Args.positive(value, "sendTimeout");
             return this;

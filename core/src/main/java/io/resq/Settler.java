@@ -32,8 +32,12 @@ final class Settler<T> {
     enum Outcome { REDELIVERED, DEAD_LETTERED, RELEASED }
 
     private final MsgCodec<T> codec;
-    private final Sender retrySender;
-    private final Sender deadLetterSender;
+    private final Transport transport;
+    private final String queue;
+    // Created on first use: a transport may create the queue with its sender, and a reader of a
+    // dead-letter queue should not create that queue's own dead-letter queue.
+    private volatile Sender retrySender;
+    private volatile Sender deadLetterSender;
     private final String deadLetterQueue;
     private final RetryPolicy redelivery;
     private final Listener listener;
@@ -41,16 +45,30 @@ final class Settler<T> {
 
     Settler(Transport transport, MsgCodec<T> codec, String queue, String deadLetterQueue, RetryPolicy redelivery, Listener listener) {
         this.codec = codec;
-        this.retrySender = transport.sender(queue);
-        this.deadLetterSender = transport.sender(deadLetterQueue);
+        this.transport = transport;
+        this.queue = queue;
         this.deadLetterQueue = deadLetterQueue;
         this.redelivery = redelivery;
         this.listener = listener;
         this.delays = transport.capabilities().contains(io.resq.spi.Capability.DELAYED_DELIVERY);
     }
 
-    String deadLetterQueue() {
-        return deadLetterQueue;
+    private Sender retrySender() {
+        Sender s = retrySender;
+        if (s == null) {
+            s = transport.sender(queue);
+            retrySender = s;
+        }
+        return s;
+    }
+
+    private Sender deadLetterSender() {
+        Sender s = deadLetterSender;
+        if (s == null) {
+            s = transport.sender(deadLetterQueue);
+            deadLetterSender = s;
+        }
+        return s;
     }
 
     /** Redelivers or dead-letters {@code msg}, whose delivery failed with {@code error} (recorded as {@code failure}). */
@@ -60,14 +78,14 @@ final class Settler<T> {
         if (retryable && msg.attempt() < redelivery.maxAttempts()) {
             Duration delay = delays ? redelivery.delayAfter(msg.attempt()) : Duration.ZERO;
             Msg<T> next = msg.toBuilder().clearErrors().errors(history).attempt(msg.attempt() + 1).build();
-            if (confirm(retrySender, codec.encode(next, delay), delivery, msg)) {
+            if (confirm(retrySender(), codec.encode(next, delay), delivery, msg)) {
                 listener.onRedelivered(msg, failure, delay);
                 return Outcome.REDELIVERED;
             }
             return Outcome.RELEASED;
         }
         Msg<T> dead = msg.toBuilder().clearErrors().errors(history).build();
-        if (confirm(deadLetterSender, codec.encode(dead, Duration.ZERO), delivery, msg)) {
+        if (confirm(deadLetterSender(), codec.encode(dead, Duration.ZERO), delivery, msg)) {
             listener.onDeadLettered(msg, failure, deadLetterQueue);
             return Outcome.DEAD_LETTERED;
         }
@@ -78,7 +96,7 @@ final class Settler<T> {
     Outcome undecodable(Delivery delivery, DecodeException error, Instant now) {
         Failure failure = Failure.of(error, now);
         Outbound copy = MsgCodec.rawCopy(delivery.id(), delivery.key(), delivery.body(), List.of(failure), now);
-        if (confirm(deadLetterSender, copy, delivery, null)) {
+        if (confirm(deadLetterSender(), copy, delivery, null)) {
             Msg.Builder<byte[]> raw = Msg.builder(delivery.body()).queue(deadLetterQueue).dispatchedAt(now).errors(List.of(failure));
             if (delivery.id() != null && !delivery.id().isBlank()) {
                 raw.id(delivery.id());

@@ -24,7 +24,11 @@ public interface Delivery {
     /** 1 on the first delivery, 2 after one release or lost consumer, and so on. */
     int deliveryCount();
 
-    /** Removes the message from the broker. */
+    /**
+     * Removes the message from the broker. After its receiver closed the message has already
+     * been handed back: an ack then either does nothing or throws {@link IllegalStateException};
+     * in both cases the message is delivered again.
+     */
     void ack();
 
     /** Hands the message back to the broker for another delivery, as soon as possible. Not a failure. */

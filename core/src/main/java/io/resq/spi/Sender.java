@@ -14,6 +14,9 @@ public interface Sender {
      * some messages of the batch may still have been stored, so a caller that retries the whole
      * batch may send duplicates (delivery is at-least-once).
      *
+     * <p>The future always completes within a bounded time (the transport's own send or confirm
+     * timeout); resq sets no timer per message.
+     *
      * <p>A body over the broker's size limit fails the future with an {@link IllegalArgumentException}
      * naming the size and the limit.
      */
