@@ -69,8 +69,15 @@ public final class Brokers {
         if (problem == null) {
             return;
         }
-        String message = broker + " is not reachable at " + host + ":" + port + " (" + problem + "). Start one there, or set "
-                + envVar + " to one that runs.";
+        missing(broker + " is not reachable at " + host + ":" + port + " (" + problem + "). Start one there, or set "
+                + envVar + " to one that runs.");
+    }
+
+    /**
+     * Reports something a test needs and cannot have (a broker, a server binary, a control tool):
+     * skips the calling test with {@code message}, or fails it under {@code CI=true}.
+     */
+    public static void missing(String message) {
         if (isCi()) {
             Assertions.fail(message + " CI=true: a missing broker fails the build instead of skipping.");
         }

@@ -114,12 +114,8 @@ final class RabbitBroker {
     static void requireControl() {
         require();
         if (!canControlBroker()) {
-            String message = "rabbitmqctl cannot reach the RabbitMQ node on this machine; the fault tests cut connections "
-                    + "with it. Run them on the machine of the broker.";
-            if (Brokers.isCi()) {
-                org.junit.jupiter.api.Assertions.fail(message + " CI=true: failing instead of skipping.");
-            }
-            org.junit.jupiter.api.Assumptions.abort(message);
+            Brokers.missing("rabbitmqctl cannot reach the RabbitMQ node on this machine; the fault tests cut connections "
+                    + "with it. Run them on the machine of the broker.");
         }
     }
 
