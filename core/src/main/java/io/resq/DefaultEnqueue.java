@@ -72,7 +72,7 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
 
     @Override
     public Msg<T> send(T payload) {
-        return send(Msg.of(Objects.requireNonNull(payload, "payload must not be null")));
+        return send(addressed(payload));
     }
 
     @Override
@@ -95,7 +95,7 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
 
     @Override
     public CompletableFuture<Msg<T>> sendAsync(T payload) {
-        return sendAsync(Msg.of(Objects.requireNonNull(payload, "payload must not be null")));
+        return sendAsync(addressed(payload));
     }
 
     @Override
@@ -104,7 +104,7 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
         if (closed) {
             throw new IllegalStateException("Enqueue of " + queue + " is closed");
         }
-        Msg<T> addressed = msg.toBuilder().queue(queue).build();
+        Msg<T> addressed = queue.equals(msg.queue()) ? msg : msg.toBuilder().queue(queue).build();
         Outbound out;
         try {
             out = encode(addressed);
@@ -119,6 +119,10 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
             throw new CompletionException(new SendException("could not send " + addressed.id() + " to " + queue + " after "
                     + failures.size() + " attempts: " + last.type() + ": " + last.message(), failures, null));
         });
+    }
+
+    private Msg<T> addressed(T payload) {
+        return Msg.builder(Objects.requireNonNull(payload, "payload must not be null")).queue(queue).build();
     }
 
     private Outbound encode(Msg<T> msg) {
@@ -196,7 +200,7 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
         List<Msg<T>> msgs = new ArrayList<>(payloads.size());
         List<Outbound> outs = new ArrayList<>(payloads.size());
         for (T p : payloads) {
-            Msg<T> m = Msg.builder(p).queue(queue).build();
+            Msg<T> m = addressed(p);
             try {
                 outs.add(encode(m));
                 msgs.add(m);
@@ -240,7 +244,7 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
         List<T> left = new ArrayList<>();
         messages.drainTo(left);
         for (T p : left) {
-            undelivered(Msg.builder(p).queue(queue).build(),
+            undelivered(addressed(p),
                     List.of(Failure.of(new IllegalStateException("Enqueue closed before this message was sent"), settings.clock().instant())));
         }
     }

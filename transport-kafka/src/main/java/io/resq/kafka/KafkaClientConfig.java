@@ -98,6 +98,9 @@ final class KafkaClientConfig {
         return c;
     }
 
+    /** {@code fetch.max.wait.ms} when the user's config has none; see {@link #consumer}. */
+    static final int DEFAULT_FETCH_MAX_WAIT_MS = 50;
+
     Map<String, Object> consumer(String group, String topic) {
         Map<String, Object> c = only(ConsumerConfig.configNames());
         // A group that has never committed starts from the beginning, so messages sent while a
@@ -106,6 +109,11 @@ final class KafkaClientConfig {
         // Topics are made by the admin client when the transport is told to; a consumer must not
         // create a topic from a typo.
         c.putIfAbsent(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        // While busy partitions are paused for backpressure, the consumer's fetch to that broker
+        // asks only for idle partitions (the retry topic, usually empty), and the broker holds such
+        // a fetch for fetch.max.wait.ms; resumed partitions wait behind it. Kafka's 500 ms default
+        // cut a processor's throughput to a third, measured: hence 50 ms unless the user chose.
+        c.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, DEFAULT_FETCH_MAX_WAIT_MS);
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         c.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
