@@ -14,7 +14,6 @@ import io.resq.spi.ReceiverOptions;
 import io.resq.spi.Sender;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -49,7 +48,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 public final class KafkaBenchmark {
 
-    private static final int BODY_SIZE = 200;
     private static final int WINDOW = 5_000;
     private static final int PARTITIONS = 3;
     private static final int ROUNDS = 2;
@@ -66,7 +64,7 @@ public final class KafkaBenchmark {
         String bootstrap = embedded != null ? embedded.bootstrapServers() : external;
         try {
             System.out.printf("Kafka benchmark: %,d messages of ~%d bytes, acks=all, %d partitions, 1 producer (async, window %d),"
-                    + " 1 consumer (resq concurrency %d), best of %d alternating rounds, %s%s%n", n, BODY_SIZE, PARTITIONS, WINDOW, concurrency, ROUNDS, bootstrap,
+                    + " 1 consumer (resq concurrency %d), best of %d alternating rounds, %s%s%n", n, TimedBody.SIZE, PARTITIONS, WINDOW, concurrency, ROUNDS, bootstrap,
                     embedded != null ? " (embedded broker in this JVM)" : "");
             raw(bootstrap, Math.min(n, 20_000));
             spi(bootstrap, Math.min(n, 20_000));
@@ -106,15 +104,7 @@ public final class KafkaBenchmark {
                 name, r.sendRate, r.e2eRate, r.p50Micros, r.p99Micros);
     }
 
-    /** A ~200-byte body that starts with the send time in nanoseconds. */
-    private static String body(long sentAt) {
-        String prefix = sentAt + "|";
-        return prefix + "x".repeat(BODY_SIZE - prefix.length());
-    }
 
-    private static long sentAt(String body) {
-        return Long.parseLong(body.substring(0, body.indexOf('|')));
-    }
 
     private static Result raw(String bootstrap, int n) throws Exception {
         String topic = "bench_raw_" + UUID.randomUUID().toString().substring(0, 8);
@@ -134,7 +124,7 @@ public final class KafkaBenchmark {
                     for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(100))) {
                         int i = received.getAndIncrement();
                         if (i < n) {
-                            latencies[i] = System.nanoTime() - sentAt(r.value());
+                            latencies[i] = System.nanoTime() - TimedBody.sentAt(r.value());
                         }
                     }
                     c.commitAsync();
@@ -152,7 +142,7 @@ public final class KafkaBenchmark {
             Semaphore window = new Semaphore(WINDOW);
             for (int i = 0; i < n; i++) {
                 window.acquire();
-                p.send(new ProducerRecord<>(topic, body(System.nanoTime())), (md, e) -> window.release());
+                p.send(new ProducerRecord<>(topic, TimedBody.of(System.nanoTime())), (md, e) -> window.release());
             }
             window.acquire(WINDOW);
             sent = System.nanoTime();
@@ -179,7 +169,7 @@ public final class KafkaBenchmark {
                         for (Delivery d : r.poll(16, Duration.ofMillis(100))) {
                             int i = received.getAndIncrement();
                             if (i < n) {
-                                latencies[i] = System.nanoTime() - sentAt(new String(d.body(), StandardCharsets.UTF_8));
+                                latencies[i] = System.nanoTime() - TimedBody.sentAt(new String(d.body(), StandardCharsets.UTF_8));
                             }
                             d.ack();
                         }
@@ -196,7 +186,7 @@ public final class KafkaBenchmark {
             Semaphore window = new Semaphore(WINDOW);
             for (int i = 0; i < n; i++) {
                 window.acquire();
-                sender.send(Outbound.of(UUID.randomUUID().toString(), body(System.nanoTime()).getBytes(StandardCharsets.UTF_8)))
+                sender.send(Outbound.of(UUID.randomUUID().toString(), TimedBody.of(System.nanoTime()).getBytes(StandardCharsets.UTF_8)))
                         .whenComplete((v, e) -> window.release());
             }
             window.acquire(WINDOW);
@@ -222,7 +212,7 @@ public final class KafkaBenchmark {
                     .handler(body -> {
                         int i = received.getAndIncrement();
                         if (i < n) {
-                            latencies[i] = System.nanoTime() - sentAt(body);
+                            latencies[i] = System.nanoTime() - TimedBody.sentAt(body);
                         }
                         if (i == n - 1) {
                             done.countDown();
@@ -235,7 +225,7 @@ public final class KafkaBenchmark {
             Semaphore window = new Semaphore(WINDOW);
             for (int i = 0; i < n; i++) {
                 window.acquire();
-                CompletableFuture<Msg<String>> f = out.sendAsync(body(System.nanoTime()));
+                CompletableFuture<Msg<String>> f = out.sendAsync(TimedBody.of(System.nanoTime()));
                 f.whenComplete((m, e) -> window.release());
             }
             window.acquire(WINDOW);
@@ -250,9 +240,7 @@ public final class KafkaBenchmark {
     }
 
     private static Result result(int n, long start, long sent, long end, long[] latencies) {
-        long[] sorted = latencies.clone();
-        Arrays.sort(sorted);
         return new Result(n / ((sent - start) / 1e9), n / ((end - start) / 1e9),
-                sorted[n / 2] / 1000, sorted[(int) (n * 0.99)] / 1000);
+                TimedBody.percentileMicros(latencies, 0.50), TimedBody.percentileMicros(latencies, 0.99));
     }
 }

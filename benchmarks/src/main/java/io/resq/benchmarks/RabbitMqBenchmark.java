@@ -33,7 +33,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class RabbitMqBenchmark {
 
-    private static final int BODY_SIZE = 200;
     private static final int PREFETCH = 16;
 
     private RabbitMqBenchmark() {
@@ -47,7 +46,7 @@ public final class RabbitMqBenchmark {
         ConnectionFactory factory = new ConnectionFactory();
         factory.setUri(System.getenv().getOrDefault("RESQ_RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672/%2F"));
         System.out.printf("RabbitMQ benchmark: %,d persistent messages of ~%d bytes, %s queues, 1 producer (one confirmed send at a time), "
-                + "1 consumer (prefetch %d, ack per message), %s:%d%n", n, BODY_SIZE, type, PREFETCH, factory.getHost(), factory.getPort());
+                + "1 consumer (prefetch %d, ack per message), %s:%d%n", n, TimedBody.SIZE, type, PREFETCH, factory.getHost(), factory.getPort());
 
         // Warm up both paths so that JIT compilation does not bias the first measurement.
         raw(factory, type, Math.min(n, 5_000));
@@ -87,9 +86,7 @@ public final class RabbitMqBenchmark {
         }
 
         long percentileMicros(double p) {
-            long[] sorted = latencies.clone();
-            Arrays.sort(sorted);
-            return sorted[Math.min(sorted.length - 1, (int) (sorted.length * p))] / 1000;
+            return TimedBody.percentileMicros(latencies, p);
         }
     }
 
@@ -98,15 +95,7 @@ public final class RabbitMqBenchmark {
                 name, r.n(), r.sendRate(), r.e2eRate(), r.percentileMicros(0.50), r.percentileMicros(0.99));
     }
 
-    /** A ~200-byte body that starts with the send time in nanoseconds. */
-    private static String body(long sentAt) {
-        String prefix = sentAt + "|";
-        return prefix + "x".repeat(BODY_SIZE - prefix.length());
-    }
 
-    private static long sentAt(String body) {
-        return Long.parseLong(body.substring(0, body.indexOf('|')));
-    }
 
     private static Result raw(ConnectionFactory factory, QueueType type, int n) throws Exception {
         String queue = "bench_raw_" + UUID.randomUUID();
@@ -123,7 +112,7 @@ public final class RabbitMqBenchmark {
                 @Override
                 public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) throws java.io.IOException {
                     int i = received.getAndIncrement();
-                    latencies[i] = System.nanoTime() - sentAt(new String(body, StandardCharsets.UTF_8));
+                    latencies[i] = System.nanoTime() - TimedBody.sentAt(new String(body, StandardCharsets.UTF_8));
                     getChannel().basicAck(envelope.getDeliveryTag(), false);
                     if (i == n - 1) {
                         done.countDown();
@@ -134,7 +123,7 @@ public final class RabbitMqBenchmark {
             for (int i = 0; i < n; i++) {
                 AMQP.BasicProperties props = new AMQP.BasicProperties.Builder()
                         .messageId(UUID.randomUUID().toString()).deliveryMode(2).build();
-                out.basicPublish("", queue, true, props, body(System.nanoTime()).getBytes(StandardCharsets.UTF_8));
+                out.basicPublish("", queue, true, props, TimedBody.of(System.nanoTime()).getBytes(StandardCharsets.UTF_8));
                 out.waitForConfirmsOrDie(30_000);
             }
             long sendNanos = System.nanoTime() - start;
@@ -158,7 +147,7 @@ public final class RabbitMqBenchmark {
                     .retry(RetryPolicy.none())
                     .handler(s -> {
                         int i = received.getAndIncrement();
-                        latencies[i] = System.nanoTime() - sentAt(s);
+                        latencies[i] = System.nanoTime() - TimedBody.sentAt(s);
                         if (i == n - 1) {
                             done.countDown();
                         }
@@ -167,7 +156,7 @@ public final class RabbitMqBenchmark {
             Enqueue<String> out = queues.enqueue(queue, String.class);
             long start = System.nanoTime();
             for (int i = 0; i < n; i++) {
-                out.send(body(System.nanoTime()));
+                out.send(TimedBody.of(System.nanoTime()));
             }
             long sendNanos = System.nanoTime() - start;
             done.await(10, TimeUnit.MINUTES);

@@ -5,7 +5,6 @@ import io.resq.Processor;
 import io.resq.Queues;
 import io.resq.RetryPolicy;
 import io.resq.redis.RedisTransport;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -31,7 +30,6 @@ import redis.clients.jedis.resps.StreamEntry;
  */
 public final class RedisBenchmark {
 
-    private static final int BODY_SIZE = 200;
 
     private RedisBenchmark() {
     }
@@ -41,7 +39,7 @@ public final class RedisBenchmark {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
         String uri = System.getenv().getOrDefault("RESQ_REDIS_URI", "redis://127.0.0.1:6379");
         System.out.printf("Redis Streams benchmark: %,d messages of ~%d bytes, sync sends, 1 consumer acking each message, %s%n",
-                n, BODY_SIZE, uri.replaceAll("//[^@/]*@", "//***@"));
+                n, TimedBody.SIZE, uri.replaceAll("//[^@/]*@", "//***@"));
 
         // Warm up both paths so JIT and connection pools do not bias the first measurement.
         raw(uri, Math.min(n, 10_000));
@@ -68,15 +66,7 @@ public final class RedisBenchmark {
                 name, r.sendRate, r.consumeRate, r.e2eRate, r.p50Micros, r.p99Micros);
     }
 
-    /** A ~200-byte body that starts with the send time in nanoseconds. */
-    private static String body(long sentAt) {
-        String prefix = sentAt + "|";
-        return prefix + "x".repeat(BODY_SIZE - prefix.length());
-    }
 
-    private static long sentAt(String body) {
-        return Long.parseLong(body.substring(0, body.indexOf('|')));
-    }
 
     /** One side of the comparison: how to send one message and how to consume n. */
     private interface Side extends AutoCloseable {
@@ -90,7 +80,7 @@ public final class RedisBenchmark {
         String backlog = "bench_backlog_" + UUID.randomUUID();
         long start = System.nanoTime();
         for (int i = 0; i < n; i++) {
-            side.send(backlog, body(System.nanoTime()));
+            side.send(backlog, TimedBody.of(System.nanoTime()));
         }
         double sendRate = n / ((System.nanoTime() - start) / 1e9);
         start = System.nanoTime();
@@ -101,7 +91,7 @@ public final class RedisBenchmark {
         long[] latencies = new long[n];
         Thread producer = new Thread(() -> {
             for (int i = 0; i < n; i++) {
-                side.send(together, body(System.nanoTime()));
+                side.send(together, TimedBody.of(System.nanoTime()));
             }
         }, "bench-producer");
         start = System.nanoTime();
@@ -113,9 +103,8 @@ public final class RedisBenchmark {
         try (RedisClient client = RedisClient.create(System.getenv().getOrDefault("RESQ_REDIS_URI", "redis://127.0.0.1:6379"))) {
             client.del(backlog, together, backlog + "_deadletter", together + "_deadletter");
         }
-        long[] sorted = latencies.clone();
-        Arrays.sort(sorted);
-        return new Result(sendRate, consumeRate, e2eRate, sorted[n / 2] / 1000, sorted[Math.min(n - 1, (int) (n * 0.99))] / 1000);
+        return new Result(sendRate, consumeRate, e2eRate, TimedBody.percentileMicros(latencies, 0.50),
+                TimedBody.percentileMicros(latencies, 0.99));
     }
 
     private static Result raw(String uri, int n) throws Exception {
@@ -143,7 +132,7 @@ public final class RedisBenchmark {
                     }
                     for (Map.Entry<String, List<StreamEntry>> s : got) {
                         for (StreamEntry e : s.getValue()) {
-                            latencies[received++] = System.nanoTime() - sentAt(e.getFields().get("body"));
+                            latencies[received++] = System.nanoTime() - TimedBody.sentAt(e.getFields().get("body"));
                             client.xack(stream, "g", e.getID());
                         }
                     }
@@ -175,7 +164,7 @@ public final class RedisBenchmark {
                         .retry(RetryPolicy.none())
                         .handler(s -> {
                             int i = received.getAndIncrement();
-                            latencies[i] = System.nanoTime() - sentAt(s);
+                            latencies[i] = System.nanoTime() - TimedBody.sentAt(s);
                             if (i == count - 1) {
                                 done.countDown();
                             }

@@ -7,7 +7,6 @@ import io.resq.RetryPolicy;
 import io.resq.sqs.SqsTransport;
 import java.net.URI;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
@@ -46,7 +45,6 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
  */
 public final class SqsBenchmark {
 
-    private static final int BODY_SIZE = 200;
     private static final int CHUNK = 100;
     private static final int IN_FLIGHT = 5;
 
@@ -58,7 +56,7 @@ public final class SqsBenchmark {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
         String endpoint = System.getenv().getOrDefault("RESQ_SQS_ENDPOINT", "http://127.0.0.1:9324");
         System.out.printf("SQS benchmark: %,d messages of ~%d bytes, batches of 10 (5 in flight), 1 consumer deleting after each handler, %s%n",
-                n, BODY_SIZE, URI.create(endpoint).getHost() + ":" + URI.create(endpoint).getPort());
+                n, TimedBody.SIZE, URI.create(endpoint).getHost() + ":" + URI.create(endpoint).getPort());
         try (SqsClient client = SqsClient.builder()
                 .endpointOverride(URI.create(endpoint))
                 .region(Region.US_EAST_1)
@@ -86,14 +84,7 @@ public final class SqsBenchmark {
                 name, r.sendRate, r.consumeRate, r.e2eRate, r.p50Micros, r.p99Micros);
     }
 
-    private static String body(long sentAt) {
-        String prefix = sentAt + "|";
-        return prefix + "x".repeat(BODY_SIZE - prefix.length());
-    }
 
-    private static long sentAt(String body) {
-        return Long.parseLong(body.substring(0, body.indexOf('|')));
-    }
 
     /** One side of the comparison. */
     private interface Side extends AutoCloseable {
@@ -134,9 +125,8 @@ public final class SqsBenchmark {
         for (String q : List.of(backlog, together)) {
             client.deleteQueue(r -> r.queueUrl(client.getQueueUrl(g -> g.queueName(q)).queueUrl()));
         }
-        long[] sorted = latencies.clone();
-        Arrays.sort(sorted);
-        return new Result(sendRate, consumeRate, e2eRate, sorted[n / 2] / 1000, sorted[Math.min(n - 1, (int) (n * 0.99))] / 1000);
+        return new Result(sendRate, consumeRate, e2eRate, TimedBody.percentileMicros(latencies, 0.50),
+                TimedBody.percentileMicros(latencies, 0.99));
     }
 
     private static Result raw(SqsClient client, int n) throws Exception {
@@ -171,7 +161,7 @@ public final class SqsBenchmark {
                     }
                     List<DeleteMessageBatchRequestEntry> deletes = new ArrayList<>(got.size());
                     for (Message m : got) {
-                        latencies[received++] = System.nanoTime() - sentAt(m.body());
+                        latencies[received++] = System.nanoTime() - TimedBody.sentAt(m.body());
                         deletes.add(DeleteMessageBatchRequestEntry.builder().id(Integer.toString(deletes.size()))
                                 .receiptHandle(m.receiptHandle()).build());
                     }
@@ -190,7 +180,7 @@ public final class SqsBenchmark {
         List<SendMessageBatchRequestEntry> entries = new ArrayList<>(to - from);
         for (int i = from; i < to; i++) {
             entries.add(SendMessageBatchRequestEntry.builder().id(Integer.toString(i - from))
-                    .messageBody(body(System.nanoTime())).build());
+                    .messageBody(TimedBody.of(System.nanoTime())).build());
         }
         if (!client.sendMessageBatch(r -> r.queueUrl(url).entries(entries)).failed().isEmpty()) {
             throw new IllegalStateException("SQS refused part of a batch");
@@ -205,7 +195,7 @@ public final class SqsBenchmark {
             public void send(String queue, int count) throws Exception {
                 Enqueue<String> out = queues.enqueue(queue, String.class);
                 for (int i = 0; i < count; i++) {
-                    out.messages().put(body(System.nanoTime()));
+                    out.messages().put(TimedBody.of(System.nanoTime()));
                 }
                 // The channel is asynchronous: done when SQS holds them all (nothing consumes in phase 1),
                 // or, in phase 3, when the channel is empty and its batch went out.
@@ -230,7 +220,7 @@ public final class SqsBenchmark {
                         .retry(RetryPolicy.none())
                         .handler(s -> {
                             int i = received.getAndIncrement();
-                            latencies[i] = System.nanoTime() - sentAt(s);
+                            latencies[i] = System.nanoTime() - TimedBody.sentAt(s);
                             if (i == count - 1) {
                                 done.countDown();
                             }
