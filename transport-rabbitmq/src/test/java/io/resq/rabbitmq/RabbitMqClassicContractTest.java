@@ -1,32 +1,10 @@
 package io.resq.rabbitmq;
 
-import io.resq.spi.Transport;
-import io.resq.testkit.TransportContract;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import org.junit.jupiter.api.AfterAll;
-
 /** The transport compliance suite on the real broker, with classic queues. */
-class RabbitMqClassicContractTest extends TransportContract {
-
-    private static final Set<String> QUEUES = ConcurrentHashMap.newKeySet();
+class RabbitMqClassicContractTest extends RabbitMqTransportContractTest {
 
     @Override
-    protected Transport createTransport() {
-        RabbitBroker.require();
-        return RabbitMqTransport.builder(RabbitBroker.factory()).queueType(QueueType.CLASSIC).build();
-    }
-
-    @Override
-    protected String queueName(String base) {
-        String name = super.queueName(base);
-        QUEUES.add(name);
-        QUEUES.add(name + "_delay_" + Topology.bucket(testDelay()) + "ms");
-        return name;
-    }
-
-    @AfterAll
-    static void deleteQueues() {
-        RabbitBroker.deleteQueues(QUEUES);
+    QueueType queueType() {
+        return QueueType.CLASSIC;
     }
 }

@@ -14,7 +14,12 @@ class RabbitMqTransportContractTest extends TransportContract {
     @Override
     protected Transport createTransport() {
         RabbitBroker.require();
-        return RabbitMqTransport.builder(RabbitBroker.factory()).queueType(QueueType.QUORUM).build();
+        return RabbitMqTransport.builder(RabbitBroker.factory()).queueType(queueType()).build();
+    }
+
+    /** The queue type under test; subclasses run the suite on another. */
+    QueueType queueType() {
+        return QueueType.QUORUM;
     }
 
     @Override
