@@ -1,5 +1,6 @@
 package io.resq;
 
+import io.resq.internal.MessageIds;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -7,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
 
 /**
  * An immutable message: a typed payload plus the envelope resq keeps around it — a stable id, the
@@ -51,7 +51,7 @@ public final class Msg<T> {
         this.category = b.category;
         this.key = b.key;
         this.dispatchedAt = b.dispatchedAt != null ? b.dispatchedAt : Instant.now();
-        this.attributes = Collections.unmodifiableMap(new LinkedHashMap<>(b.attributes));
+        this.attributes = b.attributes.isEmpty() ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(b.attributes));
         this.payload = b.payload;
         this.errors = List.copyOf(b.errors);
         this.attempt = b.attempt;
@@ -180,7 +180,7 @@ public final class Msg<T> {
     }
 
     private static String newId() {
-        return UUID.randomUUID().toString();
+        return MessageIds.next();
     }
 
     @Override
@@ -191,8 +191,8 @@ public final class Msg<T> {
     }
 
     /**
-     * Builds a {@link Msg}. Everything but the payload is optional: the id defaults to a random
-     * UUID, the dispatch date to now, the attempt to 1.
+     * Builds a {@link Msg}. Everything but the payload is optional: the id defaults to a fresh
+     * time-ordered UUID (version 7), the dispatch date to now, the attempt to 1.
      *
      * @param <T> the payload type
      */

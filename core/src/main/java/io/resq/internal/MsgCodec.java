@@ -4,16 +4,19 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import io.resq.EnvelopeMode;
 import io.resq.Failure;
 import io.resq.Msg;
 import io.resq.spi.Outbound;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.StringWriter;
+import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,6 +24,7 @@ import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -39,6 +43,9 @@ import java.util.Optional;
 public final class MsgCodec<T> {
 
     private final ObjectMapper mapper;
+    // The payload's writer and reader, with its (de)serializer found once instead of per message.
+    private final ObjectWriter payloadWriter;
+    private final ObjectReader payloadReader;
     private final Class<T> type;
     private final EnvelopeMode mode;
     private final int maxBodySize;
@@ -52,6 +59,11 @@ public final class MsgCodec<T> {
             throw new IllegalArgumentException("maxBodySize must be >= 1, was " + maxBodySize);
         }
         this.maxBodySize = maxBodySize;
+        // A writer for a declared type writes every value as that type, so only a final type may
+        // fix it: any other is looked up per value, as ObjectMapper.writeValue does, so subclasses keep their fields.
+        ObjectWriter writer = Modifier.isFinal(type.getModifiers()) && !type.isArray() ? mapper.writerFor(type) : mapper.writer();
+        this.payloadWriter = writer.without(SerializationFeature.FLUSH_AFTER_WRITE_VALUE);
+        this.payloadReader = mapper.readerFor(type);
     }
 
     /** The payload type. */
@@ -61,18 +73,17 @@ public final class MsgCodec<T> {
 
     /** The message as the broker will carry it, held back by {@code delay}. */
     public Outbound encode(Msg<T> msg, Duration delay) {
-        Map<String, String> headers = new HashMap<>();
-        headers.put(Headers.ATTEMPT, Integer.toString(msg.attempt()));
-        byte[] body;
+        String attempt = Integer.toString(msg.attempt());
         if (mode == EnvelopeMode.ENVELOPE) {
-            headers.put(Headers.FORMAT, Headers.FORMAT_ENVELOPE);
-            body = envelope(msg);
-        } else {
-            headers.put(Headers.FORMAT, Headers.FORMAT_RAW);
-            rawHeaders(msg, headers);
-            body = rawPayload(msg.payload());
+            // Built immutable, so Outbound need not copy it.
+            return new Outbound(msg.id(), msg.key(), Map.of(Headers.ATTEMPT, attempt, Headers.FORMAT, Headers.FORMAT_ENVELOPE),
+                    envelope(msg), delay);
         }
-        return new Outbound(msg.id(), msg.key(), headers, body, delay);
+        Map<String, String> headers = new HashMap<>();
+        headers.put(Headers.ATTEMPT, attempt);
+        headers.put(Headers.FORMAT, Headers.FORMAT_RAW);
+        rawHeaders(msg, headers);
+        return new Outbound(msg.id(), msg.key(), headers, rawPayload(msg.payload()), delay);
     }
 
     /**
@@ -84,7 +95,7 @@ public final class MsgCodec<T> {
         headers.put(Headers.FORMAT, Headers.FORMAT_RAW);
         headers.put(Headers.ID, id);
         headers.put(Headers.ATTEMPT, "1");
-        headers.put(Headers.DISPATCH_DATE, dispatchedAt.truncatedTo(ChronoUnit.MILLIS).toString());
+        headers.put(Headers.DISPATCH_DATE, IsoInstant.format(dispatchedAt.truncatedTo(ChronoUnit.MILLIS)));
         if (key != null) {
             headers.put(Headers.KEY, key);
         }
@@ -127,23 +138,23 @@ public final class MsgCodec<T> {
      * tree, which would reformat numbers such as BigDecimal 30.00).
      */
     private byte[] envelope(Msg<T> msg) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        ByteArrayBuilder out = new ByteArrayBuilder(512);
         try (JsonGenerator g = mapper.createGenerator(out)) {
             g.writeStartObject();
             g.writeStringField("id", msg.id());
             g.writeStringField("queue", msg.queue());
             g.writeStringField("category", msg.category());
             g.writeStringField("key", msg.key());
-            g.writeStringField("dispatch_date", msg.dispatchedAt().truncatedTo(ChronoUnit.MILLIS).toString());
+            g.writeStringField("dispatch_date", IsoInstant.format(msg.dispatchedAt().truncatedTo(ChronoUnit.MILLIS)));
             g.writeObjectFieldStart("attributes");
             for (Map.Entry<String, String> a : msg.attributes().entrySet()) {
                 g.writeStringField(a.getKey(), a.getValue());
             }
             g.writeEndObject();
             g.writeFieldName("payload");
-            mapper.writeValue(g, msg.payload());
+            payloadWriter.writeValue(g, msg.payload());
             g.writeFieldName("error");
-            g.writeTree(errorsNode(mapper, msg.errors()));
+            writeErrors(g, msg.errors());
             g.writeEndObject();
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot encode message " + msg.id() + " as JSON: " + shortReason(e), e);
@@ -153,9 +164,13 @@ public final class MsgCodec<T> {
 
     /** Reads the envelope field by field; the payload goes straight from the parser to the mapper, as in raw mode. */
     private Msg<T> decodeEnvelope(String queue, String deliveryId, String deliveryKey, Map<String, String> headers, byte[] body) {
-        Map<String, String> texts = new HashMap<>();
-        JsonNode attributes = null;
-        JsonNode errorNode = null;
+        String id = null;
+        String fromQueue = null;
+        String category = null;
+        String key = null;
+        String dispatchDate = null;
+        Map<String, String> attributes = Map.of();
+        List<Failure> errors = List.of();
         T payload = null;
         boolean hasPayload = false;
         try (JsonParser p = mapper.createParser(body)) {
@@ -170,15 +185,13 @@ public final class MsgCodec<T> {
                         hasPayload = true;
                         payload = value == JsonToken.VALUE_NULL ? null : readPayload(p);
                     }
-                    case "attributes" -> attributes = mapper.readTree(p);
-                    case "error" -> errorNode = mapper.readTree(p);
-                    case "id", "queue", "category", "key", "dispatch_date" -> {
-                        if (value.isScalarValue() && value != JsonToken.VALUE_NULL) {
-                            texts.put(field, p.getValueAsString());
-                        } else {
-                            p.skipChildren();
-                        }
-                    }
+                    case "attributes" -> attributes = readAttributes(p, value);
+                    case "error" -> errors = readErrors(p, value);
+                    case "id" -> id = scalarText(p, value);
+                    case "queue" -> fromQueue = scalarText(p, value);
+                    case "category" -> category = scalarText(p, value);
+                    case "key" -> key = scalarText(p, value);
+                    case "dispatch_date" -> dispatchDate = scalarText(p, value);
                     default -> p.skipChildren();
                 }
             }
@@ -193,31 +206,73 @@ public final class MsgCodec<T> {
         if (payload == null) {
             throw new DecodeException("payload is null", null);
         }
-        Msg.Builder<T> b = Msg.builder(payload).queue(texts.getOrDefault("queue", queue));
-        String id = texts.getOrDefault("id", deliveryId);
-        if (id != null && !id.isBlank()) {
-            b.id(id);
+        Msg.Builder<T> b = Msg.builder(payload).queue(fromQueue != null ? fromQueue : queue);
+        String effectiveId = id != null ? id : deliveryId;
+        if (effectiveId != null && !effectiveId.isBlank()) {
+            b.id(effectiveId);
         }
-        b.category(texts.get("category"));
-        b.key(texts.getOrDefault("key", deliveryKey));
-        Instant dispatched = instant(texts.get("dispatch_date"));
+        b.category(category);
+        b.key(key != null ? key : deliveryKey);
+        Instant dispatched = instant(dispatchDate);
         if (dispatched != null) {
             b.dispatchedAt(dispatched);
         }
-        if (attributes != null && attributes.isObject()) {
-            for (Map.Entry<String, JsonNode> e : attributes.properties()) {
-                b.attribute(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString());
-            }
-        }
-        List<Failure> errors = failures(errorNode);
+        b.attributes(attributes);
         b.errors(errors);
         b.attempt(attempt(headers, errors));
         return b.build();
     }
 
+    /** The text of a scalar field; {@code null} for a JSON null, an object or an array (which are skipped). */
+    private static String scalarText(JsonParser p, JsonToken value) throws IOException {
+        if (value.isScalarValue() && value != JsonToken.VALUE_NULL) {
+            return p.getValueAsString();
+        }
+        p.skipChildren();
+        return null;
+    }
+
+    /** The attributes object; a value that is not a string keeps its JSON text. Anything but an object reads as none. */
+    private Map<String, String> readAttributes(JsonParser p, JsonToken value) throws IOException {
+        if (value != JsonToken.START_OBJECT) {
+            p.skipChildren();
+            return Map.of();
+        }
+        Map<String, String> out = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken v = p.nextToken();
+            String text = v == JsonToken.VALUE_STRING ? p.getText() : mapper.readTree(p).toString();
+            if (out == null) {
+                out = new LinkedHashMap<>();
+            }
+            out.put(name, text);
+        }
+        return out == null ? Map.of() : out;
+    }
+
+    /** The error history: an empty array (the common case) without building a tree. */
+    private List<Failure> readErrors(JsonParser p, JsonToken value) throws IOException {
+        if (value == JsonToken.VALUE_NULL) {
+            return List.of();
+        }
+        if (value == JsonToken.START_ARRAY && p.nextToken() == JsonToken.END_ARRAY) {
+            return List.of();
+        }
+        if (value != JsonToken.START_ARRAY) {
+            throw new DecodeException("\"error\" must be an array", null);
+        }
+        // The parser stands on the first element: read the elements one tree each.
+        List<Failure> out = new ArrayList<>();
+        do {
+            out.add(failure(mapper.readTree(p)));
+        } while (p.nextToken() != JsonToken.END_ARRAY);
+        return out;
+    }
+
     private T readPayload(JsonParser p) {
         try {
-            return mapper.readValue(p, type);
+            return payloadReader.readValue(p);
         } catch (IOException e) {
             throw new DecodeException("payload is not a " + type.getName() + ": " + shortReason(e), e);
         }
@@ -227,7 +282,7 @@ public final class MsgCodec<T> {
 
     private void rawHeaders(Msg<T> msg, Map<String, String> headers) {
         headers.put(Headers.ID, msg.id());
-        headers.put(Headers.DISPATCH_DATE, msg.dispatchedAt().truncatedTo(ChronoUnit.MILLIS).toString());
+        headers.put(Headers.DISPATCH_DATE, IsoInstant.format(msg.dispatchedAt().truncatedTo(ChronoUnit.MILLIS)));
         if (msg.category() != null) {
             headers.put(Headers.CATEGORY, msg.category());
         }
@@ -248,7 +303,7 @@ public final class MsgCodec<T> {
             return s.getBytes(StandardCharsets.UTF_8);
         }
         try {
-            return mapper.writeValueAsBytes(payload);
+            return payloadWriter.writeValueAsBytes(payload);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("cannot encode a " + payload.getClass().getName() + " as JSON: " + e.getOriginalMessage(), e);
         }
@@ -263,7 +318,7 @@ public final class MsgCodec<T> {
             return (T) new String(body, StandardCharsets.UTF_8);
         }
         try {
-            T value = mapper.readValue(body, type);
+            T value = payloadReader.readValue(body);
             if (value == null) {
                 throw new DecodeException("body is JSON null, not a " + type.getName(), null);
             }
@@ -306,25 +361,28 @@ public final class MsgCodec<T> {
 
     // ---------------------------------------------------------------- shared
 
-    private static ArrayNode errorsNode(ObjectMapper mapper, List<Failure> errors) {
-        ArrayNode array = mapper.createArrayNode();
+    private static void writeErrors(JsonGenerator g, List<Failure> errors) throws IOException {
+        g.writeStartArray();
         for (Failure f : errors) {
-            ObjectNode e = array.addObject();
-            e.put("status_code", f.statusCode());
-            e.put("type", f.type());
-            e.put("message", f.message());
-            e.put("stack_trace", f.stackTrace());
-            e.put("date", f.date().toString());
+            g.writeStartObject();
+            g.writeNumberField("status_code", f.statusCode());
+            g.writeStringField("type", f.type());
+            g.writeStringField("message", f.message());
+            g.writeStringField("stack_trace", f.stackTrace());
+            g.writeStringField("date", IsoInstant.format(f.date()));
+            g.writeEndObject();
         }
-        return array;
+        g.writeEndArray();
     }
 
     private static String errorsJson(ObjectMapper mapper, List<Failure> errors) {
-        try {
-            return mapper.writeValueAsString(errorsNode(mapper, errors));
-        } catch (JsonProcessingException e) {
+        StringWriter out = new StringWriter();
+        try (JsonGenerator g = mapper.createGenerator(out)) {
+            writeErrors(g, errors);
+        } catch (IOException e) {
             throw new IllegalStateException("cannot write error history", e);
         }
+        return out.toString();
     }
 
     private static List<Failure> failures(JsonNode array) {
@@ -336,14 +394,18 @@ public final class MsgCodec<T> {
             throw new DecodeException("\"error\" must be an array", null);
         }
         for (JsonNode e : array) {
-            if (!e.isObject()) {
-                throw new DecodeException("an \"error\" entry must be an object", null);
-            }
-            Instant date = instant(text(e, "date", null));
-            out.add(new Failure(e.path("status_code").asInt(500), text(e, "type", "unknown"), text(e, "message", null),
-                    text(e, "stack_trace", ""), date != null ? date : Instant.EPOCH));
+            out.add(failure(e));
         }
         return out;
+    }
+
+    private static Failure failure(JsonNode e) {
+        if (!e.isObject()) {
+            throw new DecodeException("an \"error\" entry must be an object", null);
+        }
+        Instant date = instant(text(e, "date", null));
+        return new Failure(e.path("status_code").asInt(500), text(e, "type", "unknown"), text(e, "message", null),
+                text(e, "stack_trace", ""), date != null ? date : Instant.EPOCH);
     }
 
     private static int attempt(Map<String, String> headers, List<Failure> errors) {
@@ -371,7 +433,7 @@ public final class MsgCodec<T> {
             return null;
         }
         try {
-            return Instant.parse(value);
+            return IsoInstant.parse(value);
         } catch (DateTimeParseException e) {
             throw new DecodeException("date \"" + value + "\" is not ISO-8601 (e.g. 2026-11-23T10:15:30.123Z)", e);
         }
