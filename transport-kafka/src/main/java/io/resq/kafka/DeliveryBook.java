@@ -41,7 +41,7 @@ final class DeliveryBook {
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when records become available, and on pause, resume, failure and close. */
     private final Condition forTakers = lock.newCondition();
-    /** Signalled when the loop may have something to do: a settle, a resume, a close. */
+    /** Signalled when the loop may have something to do: a settle that unpauses a partition, a resume, a close. */
     private final Condition forLoop = lock.newCondition();
     private final Map<TopicPartition, PartitionLedger> ledgers = new LinkedHashMap<>();
     private boolean paused;
@@ -139,7 +139,11 @@ final class DeliveryBook {
                 ledger.waiting.put(h.offset(), h);
             }
             forTakers.signalAll();
-            forLoop.signalAll();
+            if (ledger.full && ledger.unacked.size() <= holdLimit / 2) {
+                // Only this settle lets the loop resume a paused partition; waking it on every
+                // settle would spend a core on empty loop turns.
+                forLoop.signalAll();
+            }
         } finally {
             lock.unlock();
         }
@@ -259,13 +263,25 @@ final class DeliveryBook {
         }
     }
 
-    /** Partitions holding at least the hold limit of unacked records: the loop pauses them. */
+    /**
+     * Partitions to keep paused for backpressure: a partition becomes full at the hold limit and
+     * stays full until it holds no more than half of it. Resuming at half rather than one below
+     * the limit leaves work in hand while the resumed partition's fetch waits behind the one in
+     * flight (up to {@code fetch.max.wait.ms} when the other partitions are idle), so the handlers
+     * do not run dry on every cycle.
+     */
     Set<TopicPartition> full() {
         lock.lock();
         try {
             Set<TopicPartition> out = new HashSet<>();
             ledgers.forEach((tp, l) -> {
-                if (l.unacked.size() >= holdLimit) {
+                int held = l.unacked.size();
+                if (held >= holdLimit) {
+                    l.full = true;
+                } else if (held <= holdLimit / 2) {
+                    l.full = false;
+                }
+                if (l.full) {
                     out.add(tp);
                 }
             });

@@ -29,6 +29,8 @@ final class PartitionLedger {
     long committed = -1;
     /** Set when the partition was revoked or lost: late settles are ignored. */
     boolean gone;
+    /** Paused for backpressure: set at the hold limit, cleared at half of it (see {@link DeliveryBook#full}). */
+    boolean full;
 
     PartitionLedger(TopicPartition partition) {
         this.partition = partition;

@@ -94,6 +94,16 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
             dueAt.entrySet().removeIf(e -> e.getValue() <= now || !assignment.contains(e.getKey()));
             want.addAll(dueAt.keySet());
             want.retainAll(assignment);
+            if (everyMainPartitionIn(assignment, want)) {
+                // A fetch for the retry topic alone would keep the broker (fetch.max.wait.ms) and
+                // poll() waiting while acks make the busy partitions resumable; with everything
+                // paused the loop waits for a settle instead and fetches as soon as one resumes.
+                for (TopicPartition tp : assignment) {
+                    if (tp.topic().equals(retryTopic)) {
+                        want.add(tp);
+                    }
+                }
+            }
         }
         Set<TopicPartition> current = consumer.paused();
         Set<TopicPartition> toPause = new HashSet<>(want);
@@ -108,6 +118,20 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
             consumer.resume(toResume);
         }
         return want.size() < assignment.size();
+    }
+
+    /** True when {@code assignment} has partitions of the main topic and {@code paused} holds them all. */
+    private boolean everyMainPartitionIn(Set<TopicPartition> assignment, Set<TopicPartition> paused) {
+        boolean any = false;
+        for (TopicPartition tp : assignment) {
+            if (tp.topic().equals(topic)) {
+                if (!paused.contains(tp)) {
+                    return false;
+                }
+                any = true;
+            }
+        }
+        return any;
     }
 
     private void hold(ConsumerRecords<byte[], byte[]> records) {

@@ -130,6 +130,48 @@ class KafkaReceiverTest {
     }
 
     @Test
+    void aFullPartitionIsPausedAtTheHoldLimitAndResumedAtHalfWithItsRetryTopic() throws Exception {
+        String topic = topic("backpressure");
+        Map<String, Object> config = new HashMap<>(config());
+        config.put("max.poll.records", 5); // hold limit 2 x 5 = 10, resumed at 5
+        try (KafkaTransport t = KafkaTransport.builder(config).topicPartitions(1).build()) {
+            List<Outbound> sent = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                sent.add(Outbound.of("m-" + i, new byte[] {(byte) i}));
+            }
+            t.sender(topic).send(sent).get(30, TimeUnit.SECONDS);
+            t.sender(topic).send(List.of(Outbound.of("delayed", new byte[] {1}).withDelay(Duration.ofMillis(100)))).get(30, TimeUnit.SECONDS);
+
+            Receiver r = t.receiver(topic, new ReceiverOptions("g", 1));
+            List<Delivery> held = receive(r, 10);
+            Thread.sleep(1_500); // time for more polls: a paused partition fetches nothing
+            held.addAll(r.poll(100, Duration.ofMillis(200)));
+            assertThat(held.size()).as("held while paused: the limit plus at most the poll that reached it").isBetween(10, 15);
+            Set<String> seen = new java.util.HashSet<>();
+            held.forEach(d -> seen.add(d.id()));
+
+            // Acking down to just above half keeps the partition paused...
+            while (held.size() > 6) {
+                held.remove(0).ack();
+            }
+            Thread.sleep(1_500);
+            assertThat(r.poll(100, Duration.ofMillis(200))).as("nothing fetched above half the hold limit").isEmpty();
+
+            // ...and half resumes it, the retry topic too: everything arrives.
+            held.forEach(Delivery::ack);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (seen.size() < 41 && System.nanoTime() < deadline) {
+                for (Delivery d : r.poll(100, Duration.ofMillis(200))) {
+                    seen.add(d.id());
+                    d.ack();
+                }
+            }
+            assertThat(seen).hasSize(41).contains("delayed", "m-39");
+            r.close();
+        }
+    }
+
+    @Test
     void aForeignRecordIsDeliveredWithItsLogPositionAsId() throws Exception {
         String topic = topic("foreign");
         try (KafkaTransport t = KafkaTransport.builder(config()).topicPartitions(1).build();
