@@ -14,6 +14,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * An {@link Enqueue} over one sender.
@@ -111,14 +112,18 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(new SendException(e.getMessage(), List.of(Failure.of(e, settings.clock().instant())), e));
         }
-        return sendWithRetry(List.of(out)).thenApply(failures -> {
+        CompletableFuture<Msg<T>> result = new CompletableFuture<>();
+        // Completed straight from the transport's callback: no intermediate futures per message.
+        attempt(List.of(out), 1, null, failures -> {
             if (failures.isEmpty()) {
-                return addressed;
+                result.complete(addressed);
+                return;
             }
             Failure last = failures.get(failures.size() - 1);
-            throw new CompletionException(new SendException("could not send " + addressed.id() + " to " + queue + " after "
+            result.completeExceptionally(new SendException("could not send " + addressed.id() + " to " + queue + " after "
                     + failures.size() + " attempts: " + last.type() + ": " + last.message(), failures, null));
         });
+        return result;
     }
 
     private Msg<T> addressed(T payload) {
@@ -135,16 +140,11 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
     }
 
     /**
-     * Sends the batch, retrying per the send policy. Completes with an empty list on success, or
-     * with one failure per attempt when every attempt failed; never completes exceptionally.
+     * Sends the batch, retrying per the send policy, then calls {@code done} (on the transport's
+     * callback thread, or the retry timer's) with an empty list on success, or with one failure per
+     * attempt when every attempt failed. {@code failures} is {@code null} until the first failure.
      */
-    private CompletableFuture<List<Failure>> sendWithRetry(List<Outbound> batch) {
-        CompletableFuture<List<Failure>> result = new CompletableFuture<>();
-        attempt(batch, 1, new ArrayList<>(), result);
-        return result;
-    }
-
-    private void attempt(List<Outbound> batch, int attempt, List<Failure> failures, CompletableFuture<List<Failure>> result) {
+    private void attempt(List<Outbound> batch, int attempt, List<Failure> failures, Consumer<List<Failure>> done) {
         CompletableFuture<Void> sent;
         try {
             // No timer per send: the transport bounds its own futures (see Sender), and send() bounds its wait.
@@ -154,11 +154,12 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
         }
         sent.whenComplete((ok, error) -> {
             if (error == null) {
-                result.complete(List.of());
+                done.accept(List.of());
                 return;
             }
             Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-            failures.add(Failure.of(cause, settings.clock().instant()));
+            List<Failure> so = failures != null ? failures : new ArrayList<>();
+            so.add(Failure.of(cause, settings.clock().instant()));
             RetryPolicy policy = settings.sendRetry();
             // An oversized body or a closed transport will not get better by trying again.
             boolean retryable = policy.isRetryable(cause) && !(cause instanceof IllegalArgumentException)
@@ -166,9 +167,9 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
             if (retryable && attempt < policy.maxAttempts()) {
                 long delay = policy.delayAfter(attempt).toMillis();
                 CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS)
-                        .execute(() -> attempt(batch, attempt + 1, failures, result));
+                        .execute(() -> attempt(batch, attempt + 1, so, done));
             } else {
-                result.complete(List.copyOf(failures));
+                done.accept(List.copyOf(so));
             }
         });
     }
@@ -211,9 +212,11 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
         if (outs.isEmpty()) {
             return;
         }
+        CompletableFuture<List<Failure>> outcome = new CompletableFuture<>();
+        attempt(outs, 1, null, outcome::complete);
         List<Failure> failures;
         try {
-            failures = sendWithRetry(outs).get();
+            failures = outcome.get();
         } catch (ExecutionException e) {
             failures = List.of(Failure.of(e.getCause(), settings.clock().instant()));
         }

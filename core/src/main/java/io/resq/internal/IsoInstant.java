@@ -27,14 +27,22 @@ public final class IsoInstant {
 
     /** The same text as {@code instant.toString()}. */
     public static String format(Instant instant) {
-        long seconds = instant.getEpochSecond();
+        return format(instant.getEpochSecond(), instant.getNano());
+    }
+
+    /** The same text as {@code instant.truncatedTo(ChronoUnit.MILLIS).toString()}, without the intermediate instant. */
+    public static String formatMillis(Instant instant) {
+        int nano = instant.getNano();
+        return format(instant.getEpochSecond(), nano - nano % 1_000_000);
+    }
+
+    private static String format(long seconds, int nano) {
         if (seconds < MIN_FAST_SECOND || seconds >= MAX_FAST_SECOND) {
-            return instant.toString();
+            return Instant.ofEpochSecond(seconds, nano).toString();
         }
         long day = Math.floorDiv(seconds, SECONDS_PER_DAY);
         int secondOfDay = (int) Math.floorMod(seconds, SECONDS_PER_DAY);
         LocalDate date = LocalDate.ofEpochDay(day);
-        int nano = instant.getNano();
         char[] out = new char[30];
         digits(out, 0, date.getYear(), 4);
         out[4] = '-';

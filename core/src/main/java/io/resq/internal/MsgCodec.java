@@ -21,7 +21,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -95,7 +94,7 @@ public final class MsgCodec<T> {
         headers.put(Headers.FORMAT, Headers.FORMAT_RAW);
         headers.put(Headers.ID, id);
         headers.put(Headers.ATTEMPT, "1");
-        headers.put(Headers.DISPATCH_DATE, IsoInstant.format(dispatchedAt.truncatedTo(ChronoUnit.MILLIS)));
+        headers.put(Headers.DISPATCH_DATE, IsoInstant.formatMillis(dispatchedAt));
         if (key != null) {
             headers.put(Headers.KEY, key);
         }
@@ -145,7 +144,7 @@ public final class MsgCodec<T> {
             g.writeStringField("queue", msg.queue());
             g.writeStringField("category", msg.category());
             g.writeStringField("key", msg.key());
-            g.writeStringField("dispatch_date", IsoInstant.format(msg.dispatchedAt().truncatedTo(ChronoUnit.MILLIS)));
+            g.writeStringField("dispatch_date", IsoInstant.formatMillis(msg.dispatchedAt()));
             g.writeObjectFieldStart("attributes");
             for (Map.Entry<String, String> a : msg.attributes().entrySet()) {
                 g.writeStringField(a.getKey(), a.getValue());
@@ -282,7 +281,7 @@ public final class MsgCodec<T> {
 
     private void rawHeaders(Msg<T> msg, Map<String, String> headers) {
         headers.put(Headers.ID, msg.id());
-        headers.put(Headers.DISPATCH_DATE, IsoInstant.format(msg.dispatchedAt().truncatedTo(ChronoUnit.MILLIS)));
+        headers.put(Headers.DISPATCH_DATE, IsoInstant.formatMillis(msg.dispatchedAt()));
         if (msg.category() != null) {
             headers.put(Headers.CATEGORY, msg.category());
         }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,6 +28,7 @@ class IsoInstantTest {
             };
             Instant instant = Instant.ofEpochSecond(seconds, nano);
             assertThat(IsoInstant.format(instant)).as("%s", instant).isEqualTo(instant.toString());
+            assertThat(IsoInstant.formatMillis(instant)).as("%s", instant).isEqualTo(instant.truncatedTo(ChronoUnit.MILLIS).toString());
         }
     }
 

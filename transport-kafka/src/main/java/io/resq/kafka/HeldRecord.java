@@ -10,12 +10,15 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  */
 final class HeldRecord {
 
+    private static final byte[] EMPTY = new byte[0];
+
     private final PartitionLedger ledger;
-    private final long offset;
-    private final String id;
-    private final String key;
-    private final Map<String, String> headers;
-    private final byte[] body;
+    private final ConsumerRecord<byte[], byte[]> record;
+    // Decoded from the record on first use, by whichever thread asks (the decoding is idempotent
+    // and the results immutable): not on the poll loop, which must get back to polling.
+    private volatile String id;
+    private volatile String key;
+    private volatile Map<String, String> headers;
 
     /** Guarded by the book's lock: hand-outs so far. */
     int deliveries;
@@ -24,13 +27,7 @@ final class HeldRecord {
 
     HeldRecord(PartitionLedger ledger, ConsumerRecord<byte[], byte[]> record) {
         this.ledger = ledger;
-        this.offset = record.offset();
-        String carried = HeaderMapping.last(record.headers(), HeaderMapping.ID);
-        // A foreign record (no resq id) is named by its place in the log, stable across redeliveries.
-        this.id = carried != null ? carried : record.topic() + "-" + record.partition() + "@" + record.offset();
-        this.key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
-        this.headers = HeaderMapping.fromKafka(record.headers());
-        this.body = record.value() == null ? new byte[0] : record.value();
+        this.record = record;
     }
 
     PartitionLedger ledger() {
@@ -38,26 +35,44 @@ final class HeldRecord {
     }
 
     long offset() {
-        return offset;
+        return record.offset();
     }
 
     String id() {
-        return id;
+        String value = id;
+        if (value == null) {
+            String carried = HeaderMapping.last(record.headers(), HeaderMapping.ID);
+            // A foreign record (no resq id) is named by its place in the log, stable across redeliveries.
+            value = carried != null ? carried : record.topic() + "-" + record.partition() + "@" + record.offset();
+            id = value;
+        }
+        return value;
     }
 
     String key() {
-        return key;
+        String value = key;
+        if (value == null && record.key() != null) {
+            value = new String(record.key(), StandardCharsets.UTF_8);
+            key = value;
+        }
+        return value;
     }
 
     Map<String, String> headers() {
-        return headers;
+        Map<String, String> value = headers;
+        if (value == null) {
+            value = HeaderMapping.fromKafka(record.headers());
+            headers = value;
+        }
+        return value;
     }
 
+    /** The body as fetched; callers hand out copies. */
     byte[] body() {
-        return body;
+        return record.value() == null ? EMPTY : record.value();
     }
 
     String where() {
-        return ledger.partition() + "@" + offset;
+        return ledger.partition() + "@" + record.offset();
     }
 }

@@ -34,6 +34,7 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(PollLoop.class);
     private static final Duration POLL = Duration.ofMillis(50);
+    private static final Duration POLL_WHILE_PAUSED = Duration.ofMillis(2);
     private static final long IDLE_WAIT_MS = 20;
     private static final long COMMIT_INTERVAL_MS = 100;
 
@@ -46,6 +47,8 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
     private final Map<TopicPartition, Long> dueAt = new HashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private long lastCommitMs;
+    /** Loop thread only: whether the last {@link #updatePauses} paused a partition for backpressure. */
+    private boolean backpressured;
 
     PollLoop(Consumer<byte[], byte[]> consumer, DeliveryBook book, String topic, String retryTopic, Duration closeTimeout) {
         this.consumer = consumer;
@@ -61,7 +64,10 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
             consumer.subscribe(List.of(topic, retryTopic), this);
             while (!book.closing()) {
                 boolean fetchable = updatePauses();
-                ConsumerRecords<byte[], byte[]> records = consumer.poll(fetchable ? POLL : Duration.ZERO);
+                // Pause state changes only between polls: while a partition is paused for
+                // backpressure, a long poll would keep it paused after its records were handled.
+                Duration timeout = !fetchable ? Duration.ZERO : backpressured ? POLL_WHILE_PAUSED : POLL;
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(timeout);
                 hold(records);
                 commitIfDue();
                 if (!fetchable) {
@@ -86,10 +92,12 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
             return true;
         }
         Set<TopicPartition> want = new HashSet<>();
+        backpressured = false;
         if (book.paused()) {
             want.addAll(assignment);
         } else {
             want.addAll(book.full());
+            backpressured = !want.isEmpty();
             long now = System.currentTimeMillis();
             dueAt.entrySet().removeIf(e -> e.getValue() <= now || !assignment.contains(e.getKey()));
             want.addAll(dueAt.keySet());
