@@ -158,8 +158,8 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
                 return;
             }
             Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-            List<Failure> so = failures != null ? failures : new ArrayList<>();
-            so.add(Failure.of(cause, settings.clock().instant()));
+            List<Failure> soFar = failures != null ? failures : new ArrayList<>();
+            soFar.add(Failure.of(cause, settings.clock().instant()));
             RetryPolicy policy = settings.sendRetry();
             // An oversized body or a closed transport will not get better by trying again.
             boolean retryable = policy.isRetryable(cause) && !(cause instanceof IllegalArgumentException)
@@ -167,9 +167,9 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
             if (retryable && attempt < policy.maxAttempts()) {
                 long delay = policy.delayAfter(attempt).toMillis();
                 CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS)
-                        .execute(() -> attempt(batch, attempt + 1, so, done));
+                        .execute(() -> attempt(batch, attempt + 1, soFar, done));
             } else {
-                done.accept(List.copyOf(so));
+                done.accept(List.copyOf(soFar));
             }
         });
     }

@@ -6,7 +6,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
  * A fetched record the receiver holds until it is acked: waiting to be handed out, or handed out
- * and unsettled. Immutable data plus two fields guarded by the {@link DeliveryBook}'s lock.
+ * and unsettled. The record itself, its id, key and headers decoded on first use, plus two fields
+ * guarded by the {@link DeliveryBook}'s lock.
  */
 final class HeldRecord {
 
