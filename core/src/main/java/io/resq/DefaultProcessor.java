@@ -20,7 +20,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -44,6 +43,7 @@ final class DefaultProcessor<T> implements Processor<T> {
 
     private static final Logger LOG = LoggerFactory.getLogger(DefaultProcessor.class);
     private static final Duration POLL_WAIT = Duration.ofMillis(200);
+    private static final long REFILL_WAIT = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final Queues.Settings settings;
     private final MsgCodec<T> codec;
@@ -62,7 +62,7 @@ final class DefaultProcessor<T> implements Processor<T> {
     private final KeyedDispatcher<Task> dispatcher;
     // The task a worker thread is running, for the retry event listener, which gets no task of its own.
     private final ThreadLocal<Task> current = new ThreadLocal<>();
-    private final Semaphore slots;
+    private final PrefetchSlots slots;
     private final Set<Task> tasks = ConcurrentHashMap.newKeySet();
     private final Thread fetcher;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -83,7 +83,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         this.listener = Listeners.of(settings.listener(), b.listener);
         this.drainTimeout = b.drainTimeout;
         int prefetch = b.effectivePrefetch();
-        this.slots = new Semaphore(prefetch);
+        this.slots = new PrefetchSlots(prefetch, b.concurrency);
         this.settler = new Settler<>(transport, codec, queue, b.deadLetterQueue, b.effectiveRedelivery(), listener);
         this.retry = retry(b.effectiveRetry());
         this.breaker = b.circuitBreaker == null ? null : CircuitBreaker.of("resq-" + queue, b.circuitBreaker);
@@ -168,14 +168,11 @@ final class DefaultProcessor<T> implements Processor<T> {
                         continue;
                     }
                 }
-                if (!slots.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+                if (!slots.awaitRefill(REFILL_WAIT)) {
                     continue;
                 }
-                int n = 1 + slots.drainPermits();
-                if (breaker != null && breaker.getState() == CircuitBreaker.State.HALF_OPEN && n > 1) {
-                    slots.release(n - 1);
-                    n = 1;
-                }
+                boolean probing = breaker != null && breaker.getState() == CircuitBreaker.State.HALF_OPEN;
+                int n = slots.take(probing ? 1 : Integer.MAX_VALUE);
                 List<Delivery> got;
                 try {
                     got = receiver.poll(n, POLL_WAIT);
@@ -201,21 +198,11 @@ final class DefaultProcessor<T> implements Processor<T> {
     }
 
     private void dispatch(Delivery d) {
-        Msg<T> msg;
-        try {
-            msg = codec.decode(queue, d.id(), d.key(), d.headers(), d.body());
-        } catch (DecodeException e) {
-            Failure f = Failure.of(e, settings.clock().instant());
-            lastFailure = f;
-            if (settler.undecodable(d, e, settings.clock().instant()) == Settler.Outcome.DEAD_LETTERED) {
-                deadLettered.incrementAndGet();
-            }
-            slots.release();
-            return;
-        }
-        Task task = new Task(d, msg);
+        Task task = new Task(d);
         tasks.add(task);
-        dispatcher.submit(msg.key(), task);
+        // Ordered by the key the broker carries (resq sends it equal to the message key); the body
+        // is decoded by the worker, so the one fetch thread never limits how fast workers decode.
+        dispatcher.submit(d.key(), task);
     }
 
     // ------------------------------------------------------------------ worker threads
@@ -223,14 +210,14 @@ final class DefaultProcessor<T> implements Processor<T> {
     /** One message's processing; runs on a worker thread, settles its delivery exactly once. */
     final class Task implements Runnable {
         final Delivery delivery;
-        final Msg<T> msg;
+        /** Worker thread only: the decoded message, set before the handler runs. */
+        Msg<T> msg;
         private final AtomicBoolean settled = new AtomicBoolean();
         volatile Thread thread;
         volatile boolean waiting;
 
-        Task(Delivery delivery, Msg<T> msg) {
+        Task(Delivery delivery) {
             this.delivery = delivery;
-            this.msg = msg;
         }
 
         @Override
@@ -242,11 +229,28 @@ final class DefaultProcessor<T> implements Processor<T> {
                     abandon();
                     return;
                 }
-                process();
+                if (decoded()) {
+                    process();
+                }
             } finally {
                 current.remove();
                 thread = null;
                 finish();
+            }
+        }
+
+        /** Decodes the body; an undecodable one goes to the dead-letter queue with 400 and this returns false. */
+        private boolean decoded() {
+            try {
+                msg = codec.decode(queue, delivery.id(), delivery.key(), delivery.headers(), delivery.body());
+                return true;
+            } catch (DecodeException e) {
+                Failure f = Failure.of(e, settings.clock().instant());
+                lastFailure = f;
+                if (settle() && settler.undecodable(delivery, e, f.date()) == Settler.Outcome.DEAD_LETTERED) {
+                    deadLettered.incrementAndGet();
+                }
+                return false;
             }
         }
 
@@ -324,7 +328,7 @@ final class DefaultProcessor<T> implements Processor<T> {
                 try {
                     delivery.release();
                 } catch (RuntimeException e) {
-                    LOG.warn("release of {} failed; the broker redelivers it when the receiver closes", msg.id(), e);
+                    LOG.warn("release of {} failed; the broker redelivers it when the receiver closes", delivery.id(), e);
                 }
             }
             if (thread == null) {

@@ -36,8 +36,8 @@ final class DeliveryBook {
     private static final Logger LOG = LoggerFactory.getLogger(DeliveryBook.class);
 
     private final String topic;
-    /** Unacked records a partition may hold before the loop pauses it. */
-    private final int holdLimit;
+    /** What a partition may hold before the loop pauses it. */
+    private final HoldLimit holdLimit;
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when records become available, and on pause, resume, failure and close. */
     private final Condition forTakers = lock.newCondition();
@@ -50,7 +50,7 @@ final class DeliveryBook {
     private RuntimeException failure;
     private int rotation;
 
-    DeliveryBook(String topic, int holdLimit) {
+    DeliveryBook(String topic, HoldLimit holdLimit) {
         this.topic = topic;
         this.holdLimit = holdLimit;
     }
@@ -135,11 +135,16 @@ final class DeliveryBook {
             }
             if (ack) {
                 ledger.unacked.remove(h.offset());
+                ledger.heldBytes -= h.size();
             } else {
                 ledger.waiting.put(h.offset(), h);
             }
-            forTakers.signalAll();
-            if (ledger.full && ledger.unacked.size() <= holdLimit / 2) {
+            // A taker can use this settle only if it put a record back or freed a key that a
+            // waiting record has; waking it on every ack would cost a park and unpark each.
+            if (!ack || (h.key() != null && !ledger.waiting.isEmpty())) {
+                forTakers.signalAll();
+            }
+            if (ledger.full && holdLimit.backToHalf(ledger.unacked.size(), ledger.heldBytes)) {
                 // Only this settle lets the loop resume a paused partition; waking it on every
                 // settle would spend a core on empty loop turns.
                 forLoop.signalAll();
@@ -253,6 +258,7 @@ final class DeliveryBook {
                 HeldRecord h = new HeldRecord(ledger, r);
                 ledger.unacked.put(r.offset(), h);
                 ledger.waiting.put(r.offset(), h);
+                ledger.heldBytes += h.size();
             }
             ledger.fetchedUpTo = Math.max(ledger.fetchedUpTo, fetchedUpTo);
             if (!records.isEmpty()) {
@@ -275,10 +281,9 @@ final class DeliveryBook {
         try {
             Set<TopicPartition> out = new HashSet<>();
             ledgers.forEach((tp, l) -> {
-                int held = l.unacked.size();
-                if (held >= holdLimit) {
+                if (holdLimit.reached(l.unacked.size(), l.heldBytes)) {
                     l.full = true;
-                } else if (held <= holdLimit / 2) {
+                } else if (holdLimit.backToHalf(l.unacked.size(), l.heldBytes)) {
                     l.full = false;
                 }
                 if (l.full) {

@@ -73,6 +73,11 @@ final class HeldRecord {
         return record.value() == null ? EMPTY : record.value();
     }
 
+    /** Key and value bytes, for the hold limit. */
+    int size() {
+        return Math.max(0, record.serializedKeySize()) + Math.max(0, record.serializedValueSize());
+    }
+
     String where() {
         return ledger.partition() + "@" + record.offset();
     }

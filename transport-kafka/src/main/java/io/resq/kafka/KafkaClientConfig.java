@@ -77,6 +77,12 @@ final class KafkaClientConfig {
         return v == null ? ConsumerConfig.DEFAULT_MAX_POLL_RECORDS : Integer.parseInt(v.toString().trim());
     }
 
+    /** The user's consumer {@code max.partition.fetch.bytes}, or Kafka's default. */
+    int maxPartitionFetchBytes() {
+        Object v = user.get(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG);
+        return v == null ? ConsumerConfig.DEFAULT_MAX_PARTITION_FETCH_BYTES : Integer.parseInt(v.toString().trim());
+    }
+
     Map<String, Object> admin(Duration apiTimeout) {
         Map<String, Object> c = only(AdminClientConfig.configNames());
         int ms = (int) Math.min(Integer.MAX_VALUE, apiTimeout.toMillis());

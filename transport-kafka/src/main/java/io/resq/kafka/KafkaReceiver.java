@@ -30,7 +30,7 @@ final class KafkaReceiver implements Receiver {
     private final Object closeLock = new Object();
     private boolean closed;
 
-    KafkaReceiver(String topic, String retryTopic, String group, int holdLimit, Consumer<byte[], byte[]> consumer,
+    KafkaReceiver(String topic, String retryTopic, String group, HoldLimit holdLimit, Consumer<byte[], byte[]> consumer,
                   Duration closeTimeout, Runnable onClose) {
         this.topic = topic;
         this.group = group;

@@ -120,11 +120,9 @@ public final class KafkaTransport implements Transport {
         String group = config.groupFor(options.group(), ReceiverOptions.DEFAULT_GROUP);
         KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config.consumer(group, queue));
         KafkaReceiver[] self = new KafkaReceiver[1];
-        // A partition is paused once it holds this many unacked records and resumed at half.
-        // Not less than two polls' worth: pausing at a small prefetch would cost a fetch round
-        // trip every few records (3x slower measured), and resuming with a poll's worth in hand
-        // hides the wait for the next fetch; the core's prefetch still bounds what is handed out.
-        int holdLimit = Math.max(options.prefetch(), 2 * config.maxPollRecords());
+        // Pausing at a small prefetch would cost a fetch round trip every few records (3x slower,
+        // measured); the core's prefetch still bounds what is handed out.
+        HoldLimit holdLimit = HoldLimit.of(options.prefetch(), config.maxPollRecords(), config.maxPartitionFetchBytes());
         self[0] = new KafkaReceiver(queue, retry, group, holdLimit, consumer, closeTimeout, () -> receivers.remove(self[0]));
         receivers.add(self[0]);
         self[0].start();

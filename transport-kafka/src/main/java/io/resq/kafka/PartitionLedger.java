@@ -23,6 +23,8 @@ final class PartitionLedger {
     final TreeMap<Long, HeldRecord> waiting = new TreeMap<>();
     /** Keys with a handed-out, unsettled record: their next record waits (per-key order). */
     final Set<String> busyKeys = new HashSet<>();
+    /** Key and value bytes of the unacked records. */
+    long heldBytes;
     /** The offset after the last record taken from Kafka; -1 before the first. */
     long fetchedUpTo = -1;
     /** The last offset committed (or sent for commit); -1 for none. */
