@@ -42,9 +42,11 @@ final class HeldRecord {
     String id() {
         String value = id;
         if (value == null) {
-            String carried = HeaderMapping.last(record.headers(), HeaderMapping.ID);
+            // From the decoded headers (a repeated name keeps its last value there too): reading
+            // the record's headers again would decode every header name a second time.
+            String carried = headers().get(HeaderMapping.ID);
             // A foreign record (no resq id) is named by its place in the log, stable across redeliveries.
-            value = carried != null ? carried : record.topic() + "-" + record.partition() + "@" + record.offset();
+            value = carried != null && !carried.isEmpty() ? carried : record.topic() + "-" + record.partition() + "@" + record.offset();
             id = value;
         }
         return value;
