@@ -59,6 +59,10 @@ class ProcessorPolicyTest {
                 }).start();
         queues.enqueue("orders", String.class).send("x");
         assertThat(await(() -> calls.get() == 1)).isTrue();
+        // The hour counts from when the redelivery is sent, after the handler returned: advancing
+        // the clock before that (a busy machine) would move the due time along with it.
+        assertThat(await(() -> transport.messages("orders", String.class).stream().anyMatch(m -> m.attempt() == 2)))
+                .as("redelivery sent").isTrue();
 
         clock.advance(Duration.ofMinutes(59));
         Thread.sleep(300);
