@@ -74,8 +74,8 @@ public final class KafkaBenchmark {
                     concurrency, ROUNDS, bootstrap, embedded != null ? " (embedded broker in this JVM)" : "");
             // Warm-up, not measured: a full round per side. With the broker in this JVM the JIT
             // kept compiling broker and client code for several 100,000-message rounds (a third
-            // of the CPU in a second round, measured), so a short warm-up favoured whichever side
-            // ran last.
+            // of the CPU in a second round, measured), so after a short warm-up a round's figures
+            // depended on how much compiling was still going on.
             run(new Raw(bootstrap), n);
             run(new Spi(bootstrap), n);
             run(new Resq(bootstrap, concurrency), n);
