@@ -87,7 +87,7 @@ final class PrefetchSlots {
         release(1);
     }
 
-    /** Free slots now, for health and tests. */
+    /** Free slots now, for tests. */
     int free() {
         return free.get();
     }

@@ -26,11 +26,13 @@ record HoldLimit(int records, long bytes) {
      * The limit for a receiver: enough for the next fetch to be on its way while the last one is
      * handled. {@code maxPollRecords} times {@value #POLLS} records (not less than the processor's
      * prefetch) and {@value #FETCHES} times {@code max.partition.fetch.bytes}. Two polls' worth,
-     * the earlier limit, left the handlers waiting for fetches: draining a backlog went from
-     * 130,000 to 190,000-250,000 messages a second at eight (docs/benchmarks.md).
+     * the earlier limit, left the handlers waiting for fetches: a processor with prefetch 256
+     * drained a backlog at 130,000-140,000 messages a second with it and 190,000-255,000 at eight
+     * (docs/benchmarks.md).
      */
     static HoldLimit of(int prefetch, int maxPollRecords, int maxPartitionFetchBytes) {
-        return new HoldLimit(Math.max(Math.max(prefetch, 2), POLLS * maxPollRecords), Math.max(2L, (long) FETCHES * maxPartitionFetchBytes));
+        int records = (int) Math.min(Integer.MAX_VALUE, (long) POLLS * maxPollRecords);
+        return new HoldLimit(Math.max(Math.max(prefetch, 2), records), Math.max(2L, (long) FETCHES * maxPartitionFetchBytes));
     }
 
     boolean reached(int heldRecords, long heldBytes) {

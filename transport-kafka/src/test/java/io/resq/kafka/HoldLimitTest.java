@@ -13,6 +13,8 @@ class HoldLimitTest {
         assertThat(limit.records()).isEqualTo(4_000);
         assertThat(limit.bytes()).isEqualTo(2_097_152L);
         assertThat(HoldLimit.of(10_000, 500, 1_048_576).records()).as("never below the prefetch").isEqualTo(10_000);
+        assertThat(HoldLimit.of(16, Integer.MAX_VALUE, Integer.MAX_VALUE))
+                .as("huge settings do not overflow").isEqualTo(new HoldLimit(Integer.MAX_VALUE, 2L * Integer.MAX_VALUE));
     }
 
     @Test
