@@ -39,44 +39,35 @@ class PrefetchSlotsTest {
         assertThat(slots.take(Integer.MAX_VALUE)).isEqualTo(3);
     }
 
-    @Test
-    void aWaitingFetchThreadIsWokenByTheReleaseThatCompletesHalfThePrefetch() throws Exception {
-        PrefetchSlots slots = new PrefetchSlots(16, 1);
-        slots.take(16);
+    /** With every slot taken, a waiting fetch thread sleeps through {@code batch - 1} releases and wakes at the next. */
+    private static void assertWokenAtBatch(int prefetch, int concurrency, int batch) throws Exception {
+        PrefetchSlots slots = new PrefetchSlots(prefetch, concurrency);
+        slots.take(prefetch);
         CompletableFuture<Boolean> refilled = waitForRefill(slots);
 
-        slots.release(7);
+        slots.release(batch - 1);
         Thread.sleep(300);
-        assertThat(refilled).as("still waiting with 7 of 16 free").isNotDone();
+        assertThat(refilled).as("still waiting with %d of %d free", batch - 1, prefetch).isNotDone();
 
         slots.release();
         assertThat(refilled.get(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(slots.free()).isEqualTo(8);
+        assertThat(slots.free()).isEqualTo(batch);
+    }
+
+    @Test
+    void aWaitingFetchThreadIsWokenByTheReleaseThatCompletesHalfThePrefetch() throws Exception {
+        assertWokenAtBatch(16, 1, 8);
     }
 
     @Test
     void withPrefetchEqualToConcurrencyEveryFreeSlotIsAnIdleWorkerSoOneWakesIt() throws Exception {
-        PrefetchSlots slots = new PrefetchSlots(4, 4);
-        slots.take(4);
-        CompletableFuture<Boolean> refilled = waitForRefill(slots);
-        Thread.sleep(100);
-        assertThat(refilled).isNotDone();
-
-        slots.release();
-        assertThat(refilled.get(10, TimeUnit.SECONDS)).isTrue();
+        assertWokenAtBatch(4, 4, 1);
     }
 
     @Test
     void theRefillBatchLeavesAQueuedMessageForEveryWorker() throws Exception {
         // prefetch 10, concurrency 8: waiting for half (5) would leave 3 workers idle; refill at 2.
-        PrefetchSlots slots = new PrefetchSlots(10, 8);
-        slots.take(10);
-        CompletableFuture<Boolean> refilled = waitForRefill(slots);
-        slots.release();
-        Thread.sleep(200);
-        assertThat(refilled).isNotDone();
-        slots.release();
-        assertThat(refilled.get(10, TimeUnit.SECONDS)).isTrue();
+        assertWokenAtBatch(10, 8, 2);
     }
 
     @Test

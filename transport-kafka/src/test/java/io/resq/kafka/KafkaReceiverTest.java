@@ -53,6 +53,31 @@ class KafkaReceiverTest {
         return got;
     }
 
+    /** Receives {@code limit} deliveries, then whatever more arrives in 1.5 s of polls: a paused partition fetches nothing. */
+    private static List<Delivery> heldWhilePaused(Receiver r, int limit) throws InterruptedException {
+        List<Delivery> held = receive(r, limit);
+        Thread.sleep(1_500);
+        held.addAll(r.poll(100, Duration.ofMillis(200)));
+        return held;
+    }
+
+    private static Set<String> ids(List<Delivery> deliveries) {
+        Set<String> ids = new java.util.HashSet<>();
+        deliveries.forEach(d -> ids.add(d.id()));
+        return ids;
+    }
+
+    /** Polls and acks until {@code seen} holds {@code total} ids, for up to 30 s. */
+    private static void ackUntilSeen(Receiver r, Set<String> seen, int total) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (seen.size() < total && System.nanoTime() < deadline) {
+            for (Delivery d : r.poll(100, Duration.ofMillis(200))) {
+                seen.add(d.id());
+                d.ack();
+            }
+        }
+    }
+
     private static long committed(String group, String topic) throws Exception {
         try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", TestKafka.bootstrapServers()))) {
             Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group)
@@ -143,12 +168,9 @@ class KafkaReceiverTest {
             t.sender(topic).send(List.of(Outbound.of("delayed", new byte[] {1}).withDelay(Duration.ofMillis(100)))).get(30, TimeUnit.SECONDS);
 
             Receiver r = t.receiver(topic, new ReceiverOptions("g", 1));
-            List<Delivery> held = receive(r, 16);
-            Thread.sleep(1_500); // time for more polls: a paused partition fetches nothing
-            held.addAll(r.poll(100, Duration.ofMillis(200)));
+            List<Delivery> held = heldWhilePaused(r, 16);
             assertThat(held.size()).as("held while paused: the limit plus at most the poll that reached it").isBetween(16, 17);
-            Set<String> seen = new java.util.HashSet<>();
-            held.forEach(d -> seen.add(d.id()));
+            Set<String> seen = ids(held);
 
             // Acking down to just above half keeps the partition paused...
             while (held.size() > 9) {
@@ -159,13 +181,7 @@ class KafkaReceiverTest {
 
             // ...and half resumes it, the retry topic too: everything arrives.
             held.forEach(Delivery::ack);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (seen.size() < 41 && System.nanoTime() < deadline) {
-                for (Delivery d : r.poll(100, Duration.ofMillis(200))) {
-                    seen.add(d.id());
-                    d.ack();
-                }
-            }
+            ackUntilSeen(r, seen, 41);
             assertThat(seen).hasSize(41).contains("delayed", "m-39");
             r.close();
         }
@@ -182,21 +198,12 @@ class KafkaReceiverTest {
                 t.sender(topic).send(List.of(Outbound.of("b-" + i, new byte[1_000]))).get(30, TimeUnit.SECONDS);
             }
             Receiver r = t.receiver(topic, new ReceiverOptions("g", 1));
-            List<Delivery> held = receive(r, 4);
-            Thread.sleep(1_500); // time for more polls: a paused partition fetches nothing
-            held.addAll(r.poll(100, Duration.ofMillis(200)));
+            List<Delivery> held = heldWhilePaused(r, 4);
             assertThat(held.size()).as("held while paused: 4,000 bytes plus at most the fetch that reached them").isBetween(4, 6);
 
-            Set<String> seen = new java.util.HashSet<>();
-            held.forEach(d -> seen.add(d.id()));
+            Set<String> seen = ids(held);
             held.forEach(Delivery::ack);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (seen.size() < 20 && System.nanoTime() < deadline) {
-                for (Delivery d : r.poll(100, Duration.ofMillis(200))) {
-                    seen.add(d.id());
-                    d.ack();
-                }
-            }
+            ackUntilSeen(r, seen, 20);
             assertThat(seen).hasSize(20);
             r.close();
         }
