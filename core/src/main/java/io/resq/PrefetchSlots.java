@@ -82,6 +82,11 @@ final class PrefetchSlots {
         }
     }
 
+    /** Whether a refill batch is free, so the fetch thread should fetch rather than do anything else. */
+    boolean refillDue() {
+        return free.get() >= refillAt;
+    }
+
     /** Gives one slot back. Any thread. */
     void release() {
         release(1);
