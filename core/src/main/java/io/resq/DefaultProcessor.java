@@ -224,12 +224,17 @@ final class DefaultProcessor<T> implements Processor<T> {
             if (t.thread == null) {
                 Delivery d = t.delivery;
                 try {
-                    t.ahead = codec.decode(queue, d.id(), d.key(), d.headers(), d.body());
+                    t.ahead = decode(d);
                 } catch (DecodeException e) {
                     // The worker decodes it again and dead-letters it.
                 }
             }
         }
+    }
+
+    /** The delivery's message; no side effects, so the fetch thread and a worker may both run it. */
+    private Msg<T> decode(Delivery d) {
+        return codec.decode(queue, d.id(), d.key(), d.headers(), d.body());
     }
 
     // ------------------------------------------------------------------ worker threads
@@ -276,7 +281,7 @@ final class DefaultProcessor<T> implements Processor<T> {
                 return true;
             }
             try {
-                msg = codec.decode(queue, delivery.id(), delivery.key(), delivery.headers(), delivery.body());
+                msg = decode(delivery);
                 return true;
             } catch (DecodeException e) {
                 Failure f = Failure.of(e, settings.clock().instant());

@@ -1,5 +1,6 @@
 package io.resq.internal;
 
+import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -11,8 +12,6 @@ import java.util.concurrent.ThreadLocalRandom;
  * and serialises every sending thread on one lock.
  */
 public final class MessageIds {
-
-    private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     private MessageIds() {
     }
@@ -27,23 +26,6 @@ public final class MessageIds {
         // 48 bits of time, version 7, 12 random bits | variant 10, 62 random bits.
         long high = (unixMillis << 16) | 0x7000L | (randA & 0x0FFFL);
         long low = (randB & 0x3FFF_FFFF_FFFF_FFFFL) | 0x8000_0000_0000_0000L;
-        char[] out = new char[36];
-        hex(out, 0, high >>> 32, 8);
-        out[8] = '-';
-        hex(out, 9, high >>> 16, 4);
-        out[13] = '-';
-        hex(out, 14, high, 4);
-        out[18] = '-';
-        hex(out, 19, low >>> 48, 4);
-        out[23] = '-';
-        hex(out, 24, low, 12);
-        return new String(out);
-    }
-
-    private static void hex(char[] out, int at, long value, int digits) {
-        for (int i = at + digits - 1; i >= at; i--) {
-            out[i] = HEX[(int) (value & 0xF)];
-            value >>>= 4;
-        }
+        return new UUID(high, low).toString();
     }
 }

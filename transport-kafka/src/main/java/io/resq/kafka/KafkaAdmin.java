@@ -144,15 +144,13 @@ final class KafkaAdmin implements AutoCloseable {
     private void awaitLeaders(List<String> topics) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Exception last = null;
+        Map<TopicPartition, OffsetSpec> partitions = null;
         try {
             while (System.nanoTime() < deadline) {
                 try {
                     long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
-                    Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
-                    for (TopicDescription d : admin.describeTopics(topics).allTopicNames().get(left, TimeUnit.MILLISECONDS).values()) {
-                        for (TopicPartitionInfo p : d.partitions()) {
-                            partitions.put(new TopicPartition(d.name(), p.partition()), OffsetSpec.latest());
-                        }
+                    if (partitions == null) {
+                        partitions = latestOffsetsOf(admin.describeTopics(topics).allTopicNames().get(left, TimeUnit.MILLISECONDS).values());
                     }
                     admin.listOffsets(partitions).all().get(left, TimeUnit.MILLISECONDS);
                     return;
@@ -173,6 +171,16 @@ final class KafkaAdmin implements AutoCloseable {
         // The topics exist and the producer retries on its own, so this is a warning, not a failure.
         LOG.warn("Kafka at {} created topics {} but not every partition had a serving leader within {} ms ({}); the first sends"
                 + " to them may fail", bootstrap, topics, timeout.toMillis(), String.valueOf(last));
+    }
+
+    private static Map<TopicPartition, OffsetSpec> latestOffsetsOf(Collection<TopicDescription> topics) {
+        Map<TopicPartition, OffsetSpec> out = new HashMap<>();
+        for (TopicDescription d : topics) {
+            for (TopicPartitionInfo p : d.partitions()) {
+                out.put(new TopicPartition(d.name(), p.partition()), OffsetSpec.latest());
+            }
+        }
+        return out;
     }
 
     private ResqException unreachable(String what, Exception e, Duration within) {

@@ -67,20 +67,29 @@ final class KafkaClientConfig {
 
     /** The user's producer {@code max.request.size}, or Kafka's default. */
     int maxRequestSize() {
-        Object v = user.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
-        return v == null ? 1024 * 1024 : Integer.parseInt(v.toString().trim());
+        return intSetting(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1024 * 1024);
     }
 
     /** The user's consumer {@code max.poll.records}, or Kafka's default. */
     int maxPollRecords() {
-        Object v = user.get(ConsumerConfig.MAX_POLL_RECORDS_CONFIG);
-        return v == null ? ConsumerConfig.DEFAULT_MAX_POLL_RECORDS : Integer.parseInt(v.toString().trim());
+        return intSetting(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, ConsumerConfig.DEFAULT_MAX_POLL_RECORDS);
     }
 
     /** The user's consumer {@code max.partition.fetch.bytes}, or Kafka's default. */
     int maxPartitionFetchBytes() {
-        Object v = user.get(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG);
-        return v == null ? ConsumerConfig.DEFAULT_MAX_PARTITION_FETCH_BYTES : Integer.parseInt(v.toString().trim());
+        return intSetting(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, ConsumerConfig.DEFAULT_MAX_PARTITION_FETCH_BYTES);
+    }
+
+    private int intSetting(String name, int kafkaDefault) {
+        Object v = user.get(name);
+        if (v == null) {
+            return kafkaDefault;
+        }
+        try {
+            return Integer.parseInt(v.toString().trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("Kafka setting " + name + " must be an integer, was '" + v + "'", e);
+        }
     }
 
     Map<String, Object> admin(Duration apiTimeout) {

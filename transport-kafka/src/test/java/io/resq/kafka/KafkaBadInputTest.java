@@ -53,6 +53,15 @@ class KafkaBadInputTest {
     }
 
     @Test
+    void aSizeSettingThatIsNotANumberIsRefusedNamingIt() {
+        Map<String, Object> bad = new java.util.HashMap<>(config());
+        bad.put("max.request.size", "lots");
+        assertThatThrownBy(() -> KafkaTransport.create(bad))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("max.request.size").hasMessageContaining("'lots'");
+    }
+
+    @Test
     void invalidTopicNameIsRefused() {
         try (KafkaTransport t = KafkaTransport.create(config())) {
             assertThatThrownBy(() -> t.sender("orders/eu")).isInstanceOf(IllegalArgumentException.class)
