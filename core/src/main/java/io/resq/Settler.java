@@ -107,6 +107,18 @@ final class Settler<T> {
         return Outcome.RELEASED;
     }
 
+    /**
+     * Hands {@code delivery} back to the broker after a back-off instead of at once, because
+     * something other than its handler failed ({@code cause}). Never blocks.
+     */
+    void releaseLater(Delivery delivery, Throwable cause) {
+        release(delivery, delivery.id(), cause instanceof Exception e ? e : new RuntimeException(cause));
+    }
+
+    /** Releases at once every delivery still waiting for a deferred release; called by the owner's close(). */
+    void close() {
+    }
+
     private boolean confirm(Sender sender, Outbound copy, Delivery original, Msg<T> msg) {
         try {
             sender.send(copy).get(CONFIRM_TIMEOUT_SECONDS, TimeUnit.SECONDS);
