@@ -56,6 +56,8 @@ final class DefaultProcessor<T> implements Processor<T> {
     private final Receiver receiver;
     private final Settler<T> settler;
     private final Retry retry;
+    private final RetryPolicy retryPolicy;
+    private final RetryPolicy redeliveryPolicy;
     private final CircuitBreaker breaker;
     private final TimeLimiter limiter;
     private final ExecutorService workers;
@@ -85,8 +87,10 @@ final class DefaultProcessor<T> implements Processor<T> {
         this.drainTimeout = b.drainTimeout;
         int prefetch = b.effectivePrefetch();
         this.slots = new PrefetchSlots(prefetch, b.concurrency);
-        this.settler = new Settler<>(transport, codec, queue, b.deadLetterQueue, b.effectiveRedelivery(), listener);
-        this.retry = retry(b.effectiveRetry());
+        this.retryPolicy = b.effectiveRetry();
+        this.redeliveryPolicy = b.effectiveRedelivery();
+        this.settler = new Settler<>(transport, codec, queue, b.deadLetterQueue, redeliveryPolicy, listener, settings.clock());
+        this.retry = retry(retryPolicy);
         this.breaker = b.circuitBreaker == null ? null : CircuitBreaker.of("resq-" + queue, b.circuitBreaker);
         this.limiter = b.timeout == null ? null
                 : TimeLimiter.of("resq-" + queue, TimeLimiterConfig.custom().timeoutDuration(b.timeout).cancelRunningFuture(true).build());
@@ -133,7 +137,8 @@ final class DefaultProcessor<T> implements Processor<T> {
     @Override
     public ProcessorHealth health() {
         return new ProcessorHealth(queue, group, !closing, breaker == null ? "DISABLED" : breaker.getState().name(),
-                tasks.size(), succeeded.get(), retried.get(), redelivered.get(), deadLettered.get(), lastFailure);
+                tasks.size(), succeeded.get(), retried.get(), redelivered.get(), deadLettered.get(), lastFailure,
+                settler.refusedCopies());
     }
 
     // ------------------------------------------------------------------ fetch thread
@@ -190,7 +195,8 @@ final class DefaultProcessor<T> implements Processor<T> {
                 decodeAhead(batch);
             } catch (InterruptedException e) {
                 return;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // Whatever a receiver throws, the fetch thread lives on: a processor without it would stall silently.
                 if (closing) {
                     return;
                 }
@@ -225,8 +231,8 @@ final class DefaultProcessor<T> implements Processor<T> {
                 Delivery d = t.delivery;
                 try {
                     t.ahead = decode(d);
-                } catch (DecodeException e) {
-                    // The worker decodes it again and dead-letters it.
+                } catch (RuntimeException | Error e) {
+                    // Whatever a deserialiser throws, the worker decodes it again and settles it; the fetch thread goes on.
                 }
             }
         }
@@ -249,6 +255,11 @@ final class DefaultProcessor<T> implements Processor<T> {
         private final AtomicBoolean settled = new AtomicBoolean();
         volatile Thread thread;
         volatile boolean waiting;
+        /** Worker thread only: handler calls in this delivery, and the last failure that was not the own breaker's refusal. */
+        private int calls;
+        private Throwable lastError;
+        /** Set when the delivery goes back to the broker after a back-off: its slot is freed then, not when run() ends. */
+        private volatile boolean deferred;
 
         Task(Delivery delivery) {
             this.delivery = delivery;
@@ -266,10 +277,24 @@ final class DefaultProcessor<T> implements Processor<T> {
                 if (decoded()) {
                     process();
                 }
+            } catch (Throwable e) {
+                unexpected(e);
             } finally {
                 current.remove();
                 thread = null;
-                finish();
+                if (!deferred) {
+                    finish();
+                }
+            }
+        }
+
+        /** Something other than the handler failed (a listener, a copy, an Error): the delivery goes back after a back-off. */
+        private void unexpected(Throwable e) {
+            LOG.error("processing message {} of {} failed outside its handler; it goes back to the broker after a back-off: {}",
+                    delivery.id(), queue, e.toString());
+            if (settle()) {
+                deferred = true;
+                settler.releaseLater(delivery, e, this::finish);
             }
         }
 
@@ -286,8 +311,13 @@ final class DefaultProcessor<T> implements Processor<T> {
             } catch (DecodeException e) {
                 Failure f = Failure.of(e, settings.clock().instant());
                 lastFailure = f;
-                if (settle() && settler.undecodable(delivery, e, f.date()) == Settler.Outcome.DEAD_LETTERED) {
-                    deadLettered.incrementAndGet();
+                if (settle()) {
+                    deferred = true;
+                    Settler.Outcome outcome = settler.undecodable(delivery, e, f.date(), this::finish);
+                    deferred = outcome == Settler.Outcome.RELEASED_LATER;
+                    if (outcome == Settler.Outcome.DEAD_LETTERED) {
+                        deadLettered.incrementAndGet();
+                    }
                 }
                 return false;
             }
@@ -299,7 +329,15 @@ final class DefaultProcessor<T> implements Processor<T> {
             try {
                 retry.executeCallable(() -> {
                     waiting = false;
-                    attempt();
+                    calls++;
+                    try {
+                        attempt();
+                    } catch (Exception | Error e) {
+                        if (!refusedByOwnBreaker(e)) {
+                            lastError = e;
+                        }
+                        throw e;
+                    }
                     return null;
                 });
             } catch (Throwable e) {
@@ -337,11 +375,17 @@ final class DefaultProcessor<T> implements Processor<T> {
 
         private void failed(Throwable e) {
             if (refusedByOwnBreaker(e)) {
-                // The circuit opened while this message waited: not the message's fault, it goes back untouched.
-                abandon();
-                return;
+                if (lastError == null) {
+                    // The circuit opened before this delivery's first call: not the message's fault, it goes back untouched.
+                    abandon();
+                    return;
+                }
+                // It failed for real before the breaker refused (a half-open probe, say): it ends as that failure,
+                // so a poison message cannot be probed forever.
+                e = lastError;
             }
-            if (closing && (Thread.interrupted() || isInterruption(e))) {
+            if (closing && (Thread.interrupted() || isInterruption(e) || hadBudget(e))) {
+                // Failing because of the shutdown, or with tries left: back to the broker untouched, not a failure.
                 abandon();
                 return;
             }
@@ -353,12 +397,20 @@ final class DefaultProcessor<T> implements Processor<T> {
             if (!settle()) {
                 return;
             }
-            Settler.Outcome outcome = settler.fail(delivery, msg, e, failure);
+            deferred = true;
+            Settler.Outcome outcome = settler.fail(delivery, msg, e, failure, this::finish);
+            deferred = outcome == Settler.Outcome.RELEASED_LATER;
             if (outcome == Settler.Outcome.REDELIVERED) {
                 redelivered.incrementAndGet();
             } else if (outcome == Settler.Outcome.DEAD_LETTERED) {
                 deadLettered.incrementAndGet();
             }
+        }
+
+        /** Whether this delivery would have been tried again: in process, or through the broker. */
+        private boolean hadBudget(Throwable e) {
+            return calls < retryPolicy.maxAttempts() && retryPolicy.isRetryable(e)
+                    || msg.attempt() < redeliveryPolicy.maxAttempts() && redeliveryPolicy.isRetryable(e);
         }
 
         /** Hands the message back to the broker unacked (not a failure), unless already settled. */
@@ -427,6 +479,8 @@ final class DefaultProcessor<T> implements Processor<T> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        // Deliveries waiting for a back-off go back now; then whatever never ran.
+        settler.close();
         for (Task t : new ArrayList<>(tasks)) {
             t.abandon();
         }

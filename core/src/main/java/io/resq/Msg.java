@@ -1,6 +1,8 @@
 package io.resq;
 
 import io.resq.internal.MessageIds;
+import io.resq.internal.MsgAccess;
+import io.resq.internal.Received;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -29,6 +31,20 @@ public final class Msg<T> {
     /** How many of the newest failures a bounded history keeps. */
     public static final int HISTORY_TAIL = 8;
 
+    static {
+        MsgAccess.install(new MsgAccess.Accessor() {
+            @Override
+            public void origin(Builder<?> builder, Received received) {
+                builder.origin = received;
+            }
+
+            @Override
+            public Received origin(Msg<?> msg) {
+                return msg.origin;
+            }
+        });
+    }
+
     private final String id;
     private final String queue;
     private final String category;
@@ -38,6 +54,9 @@ public final class Msg<T> {
     private final T payload;
     private final List<Failure> errors;
     private final int attempt;
+    // Set only on received messages and their copies: the message as it came off the wire, so that
+    // redelivery, dead-letter and redrive copies keep what the payload type cannot hold.
+    private final Received origin;
 
     // Set only on received messages, so that an ack or failure finds its way back to the broker.
     final Object receipt;
@@ -55,6 +74,7 @@ public final class Msg<T> {
         this.payload = b.payload;
         this.errors = List.copyOf(b.errors);
         this.attempt = b.attempt;
+        this.origin = b.origin;
         this.receipt = receipt;
         this.pendingError = pendingError;
         this.pendingFailure = pendingFailure;
@@ -71,6 +91,7 @@ public final class Msg<T> {
         this.payload = other.payload;
         this.errors = other.errors;
         this.attempt = other.attempt;
+        this.origin = other.origin;
         this.receipt = receipt;
         this.pendingError = pendingError;
         this.pendingFailure = pendingFailure;
@@ -86,7 +107,10 @@ public final class Msg<T> {
         return new Builder<>(payload);
     }
 
-    /** A builder initialised with every field of this message, for a modified copy. */
+    /**
+     * A builder initialised with every field of this message, for a modified copy. The copy is a
+     * new message to resq: it is encoded from its fields, not from the body it was received in.
+     */
     public Builder<T> toBuilder() {
         Builder<T> b = new Builder<>(payload);
         b.id = id;
@@ -97,6 +121,13 @@ public final class Msg<T> {
         b.attributes.putAll(attributes);
         b.errors.addAll(errors);
         b.attempt = attempt;
+        return b;
+    }
+
+    /** Like {@link #toBuilder()}, keeping the received form: for resq's own copies of a received message. */
+    Builder<T> copy() {
+        Builder<T> b = toBuilder();
+        b.origin = origin;
         return b;
     }
 
@@ -152,7 +183,7 @@ public final class Msg<T> {
     public Msg<T> failed(Throwable error) {
         Objects.requireNonNull(error, "error must not be null");
         Failure failure = Failure.of(error, Instant.now());
-        return new Msg<>(toBuilder().clearErrors().errors(withFailure(errors, failure)), receipt, error, failure);
+        return new Msg<>(copy().clearErrors().errors(withFailure(errors, failure)), receipt, error, failure);
     }
 
     /** A copy carrying the broker receipt of a received message. */
@@ -206,6 +237,7 @@ public final class Msg<T> {
         private final Map<String, String> attributes = new LinkedHashMap<>();
         private final List<Failure> errors = new ArrayList<>();
         private int attempt = 1;
+        private Received origin;
 
         private Builder(T payload) {
             this.payload = Objects.requireNonNull(payload, "payload must not be null");

@@ -13,7 +13,10 @@ package io.resq;
  * @param redelivered  messages sent back to the broker for a later delivery
  * @param deadLettered messages sent to the dead-letter queue
  * @param lastFailure  the most recent failure, or {@code null}
+ * @param refusedCopies retry and dead-letter copies the broker refused (or that could not be
+ *                      built); each such delivery went back to the broker after a back-off
  */
 public record ProcessorHealth(String queue, String group, boolean running, String circuitState, int inFlight,
-                              long succeeded, long retried, long redelivered, long deadLettered, Failure lastFailure) {
+                              long succeeded, long retried, long redelivered, long deadLettered, Failure lastFailure,
+                              long refusedCopies) {
 }

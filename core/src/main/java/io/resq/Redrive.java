@@ -63,8 +63,15 @@ final class Redrive {
                             kept.add(d);
                             continue;
                         }
-                        boolean raw = Headers.FORMAT_RAW.equals(d.headers().get(Headers.FORMAT));
-                        boolean ok = raw ? moveOne(d, raws, target, filter) : moveOne(d, envelopes, target, filter);
+                        boolean ok;
+                        try {
+                            boolean raw = Headers.FORMAT_RAW.equals(d.headers().get(Headers.FORMAT));
+                            ok = raw ? moveOne(d, raws, target, filter) : moveOne(d, envelopes, target, filter);
+                        } catch (RuntimeException | StackOverflowError e) {
+                            // One bad dead letter (or a throwing filter) never stops the run: it stays where it is.
+                            LOG.warn("leaving {} in {}: {}", d.id(), from, e.toString());
+                            ok = false;
+                        }
                         if (ok) {
                             moved++;
                         } else {
@@ -75,7 +82,7 @@ final class Redrive {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } finally {
-                kept.forEach(Delivery::release);
+                kept.forEach(Redrive::release);
             }
         }
         LOG.info("redrove {} messages from {} to {} ({} left there)", moved, from, to, kept.size());
@@ -100,7 +107,8 @@ final class Redrive {
         }
         Failure record = new Failure(0, HISTORY_TYPE, "redriven from " + from + " to " + to + " (" + (redrives + 1) + " of "
                 + settings.maxRedrives() + ")", "", settings.clock().instant());
-        Msg<P> again = msg.toBuilder().queue(to).clearErrors().errors(Msg.withFailure(msg.errors(), record))
+        // A copy of the message as received: the payload's own JSON, never re-serialised.
+        Msg<P> again = msg.copy().queue(to).clearErrors().errors(Msg.withFailure(msg.errors(), record))
                 .attribute(REDRIVES_ATTRIBUTE, Integer.toString(redrives + 1)).attempt(1).build();
         try {
             target.send(codec.encode(again, Duration.ZERO)).get(30, TimeUnit.SECONDS);
@@ -111,8 +119,21 @@ final class Redrive {
             LOG.error("could not redrive {} to {}; it stays in {}: {}", msg.id(), to, from, e.toString());
             return false;
         }
-        d.ack();
+        try {
+            d.ack();
+        } catch (RuntimeException e) {
+            // Already stored in the target: the dead letter may be redriven again later, a duplicate, never a loss.
+            LOG.warn("ack of {} in {} failed after it was redriven to {}: {}", msg.id(), from, to, e.toString());
+        }
         return true;
+    }
+
+    private static void release(Delivery d) {
+        try {
+            d.release();
+        } catch (RuntimeException e) {
+            LOG.warn("release of {} failed; the broker delivers it again when the receiver closes: {}", d.id(), e.toString());
+        }
     }
 
     private static int redrives(Msg<?> msg) {

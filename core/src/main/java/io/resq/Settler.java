@@ -2,23 +2,36 @@ package io.resq;
 
 import io.resq.internal.DecodeException;
 import io.resq.internal.MsgCodec;
+import io.resq.internal.PayloadTypeException;
+import io.resq.spi.Capability;
 import io.resq.spi.Delivery;
 import io.resq.spi.Outbound;
 import io.resq.spi.Sender;
 import io.resq.spi.Transport;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Settles a failed delivery: redelivery through the broker while the policy allows, the
- * dead-letter queue after that, and for an undecodable body the dead-letter queue at once with
- * the body kept byte for byte. The original is acked only after the broker confirmed the copy, so
- * a message is never lost between the two; if the copy cannot be sent, the original is released
- * and comes back. Stateless apart from its collaborators: safe for any thread.
+ * dead-letter queue after that, and for an undecodable body the dead-letter queue at once. The
+ * original is acked only after the broker confirmed the copy, so a message is never lost between
+ * the two.
+ *
+ * <p>When a copy cannot be written (the broker refuses it, its sender cannot be made, it cannot be
+ * encoded), the original goes back to the broker only after a back-off ({@link DeferredReleases}),
+ * never at once, so a handler's side effects do not repeat in a tight loop; refusals are logged at
+ * ERROR at most once per {@link #REFUSAL_LOG_INTERVAL} and counted ({@link #refusedCopies()}).
+ * A copy that would outgrow the broker's limit is shrunk ({@link CopyFitter}).
+ *
+ * <p>Thread-safe: workers, a dequeue's ack thread and callers of nack share one instance.
  *
  * @param <T> the payload type
  */
@@ -27,9 +40,21 @@ final class Settler<T> {
     private static final Logger LOG = LoggerFactory.getLogger(Settler.class);
     /** How long to wait for the broker to confirm a redelivery or dead letter. */
     private static final long CONFIRM_TIMEOUT_SECONDS = 30;
+    /** The shortest wait before a delivery whose copy was refused goes back to the broker. */
+    static final Duration MIN_RELEASE_DELAY = Duration.ofSeconds(1);
+    /** The longest such wait, so a long redelivery delay does not hold a prefetch slot for hours. */
+    static final Duration MAX_RELEASE_DELAY = Duration.ofMinutes(1);
+    /** Refused copies are logged at ERROR at most once per this interval. */
+    static final Duration REFUSAL_LOG_INTERVAL = Duration.ofSeconds(10);
 
     /** What became of a failed delivery. */
-    enum Outcome { REDELIVERED, DEAD_LETTERED, RELEASED }
+    enum Outcome {
+        REDELIVERED, DEAD_LETTERED,
+        /** Released at once (only by {@link #close()}). */
+        RELEASED,
+        /** Its copy was refused: it goes back to the broker after a back-off, and the callback runs then. */
+        RELEASED_LATER
+    }
 
     private final MsgCodec<T> codec;
     private final Transport transport;
@@ -41,16 +66,30 @@ final class Settler<T> {
     private final String deadLetterQueue;
     private final RetryPolicy redelivery;
     private final Listener listener;
+    private final Clock clock;
     private final boolean delays;
+    private final CopyFitter fitter;
+    private final DeferredReleases later = new DeferredReleases();
+    private final AtomicLong refused = new AtomicLong();
+    private final AtomicLong refusedSinceLog = new AtomicLong();
+    private volatile long lastRefusalLog = System.nanoTime() - REFUSAL_LOG_INTERVAL.toNanos();
+    private volatile Failure lastRefusal;
 
     Settler(Transport transport, MsgCodec<T> codec, String queue, String deadLetterQueue, RetryPolicy redelivery, Listener listener) {
+        this(transport, codec, queue, deadLetterQueue, redelivery, listener, Clock.systemUTC());
+    }
+
+    Settler(Transport transport, MsgCodec<T> codec, String queue, String deadLetterQueue, RetryPolicy redelivery, Listener listener,
+            Clock clock) {
         this.codec = codec;
         this.transport = transport;
         this.queue = queue;
         this.deadLetterQueue = deadLetterQueue;
         this.redelivery = redelivery;
-        this.listener = listener;
-        this.delays = transport.capabilities().contains(io.resq.spi.Capability.DELAYED_DELIVERY);
+        this.listener = Listeners.of(listener, null);
+        this.clock = clock;
+        this.delays = transport.capabilities().contains(Capability.DELAYED_DELIVERY);
+        this.fitter = new CopyFitter(codec, Math.min(transport.maxBodySize(), codec.maxBodySize()));
     }
 
     private Sender retrySender() {
@@ -71,75 +110,183 @@ final class Settler<T> {
         return s;
     }
 
-    /** Redelivers or dead-letters {@code msg}, whose delivery failed with {@code error} (recorded as {@code failure}). */
-    Outcome fail(Delivery delivery, Msg<T> msg, Throwable error, Failure failure) {
-        List<Failure> history = Msg.withFailure(msg.errors(), failure);
-        boolean retryable = redelivery.isRetryable(error);
-        if (retryable && msg.attempt() < redelivery.maxAttempts()) {
-            Duration delay = delays ? redelivery.delayAfter(msg.attempt()) : Duration.ZERO;
-            Msg<T> next = msg.toBuilder().clearErrors().errors(history).attempt(msg.attempt() + 1).build();
-            if (confirm(retrySender(), codec.encode(next, delay), delivery, msg)) {
-                listener.onRedelivered(msg, failure, delay);
-                return Outcome.REDELIVERED;
-            }
-            return Outcome.RELEASED;
-        }
-        Msg<T> dead = msg.toBuilder().clearErrors().errors(history).build();
-        if (confirm(deadLetterSender(), codec.encode(dead, Duration.ZERO), delivery, msg)) {
-            listener.onDeadLettered(msg, failure, deadLetterQueue);
-            return Outcome.DEAD_LETTERED;
-        }
-        return Outcome.RELEASED;
+    /** Copies refused so far (the broker down, a missing queue, a copy that could not be built). */
+    long refusedCopies() {
+        return refused.get();
     }
 
-    /** Sends an undecodable delivery to the dead-letter queue with status 400, its body unchanged. */
-    Outcome undecodable(Delivery delivery, DecodeException error, Instant now) {
-        Failure failure = Failure.of(error, now);
-        Outbound copy = MsgCodec.rawCopy(delivery.id(), delivery.key(), delivery.body(), List.of(failure), now);
-        if (confirm(deadLetterSender(), copy, delivery, null)) {
-            Msg.Builder<byte[]> raw = Msg.builder(delivery.body()).queue(deadLetterQueue).dispatchedAt(now).errors(List.of(failure));
-            if (delivery.id() != null && !delivery.id().isBlank()) {
-                raw.id(delivery.id());
-            }
-            listener.onDeadLettered(raw.key(delivery.key()).build(), failure, deadLetterQueue);
-            return Outcome.DEAD_LETTERED;
-        }
-        return Outcome.RELEASED;
+    /** The most recent refusal, or {@code null}. */
+    Failure lastRefusal() {
+        return lastRefusal;
+    }
+
+    /** {@link #fail(Delivery, Msg, Throwable, Failure, Runnable)} with nothing to run on a deferred release. */
+    Outcome fail(Delivery delivery, Msg<T> msg, Throwable error, Failure failure) {
+        return fail(delivery, msg, error, failure, () -> { });
     }
 
     /**
-     * Hands {@code delivery} back to the broker after a back-off instead of at once, because
-     * something other than its handler failed ({@code cause}). Never blocks.
+     * Redelivers or dead-letters {@code msg}, whose delivery failed with {@code error} (recorded as
+     * {@code failure}). When the outcome is {@link Outcome#RELEASED_LATER}, {@code whenReleased}
+     * runs once the delivery went back to the broker; otherwise it never runs.
      */
+    Outcome fail(Delivery delivery, Msg<T> msg, Throwable error, Failure failure, Runnable whenReleased) {
+        try {
+            List<Failure> history = Msg.withFailure(msg.errors(), failure);
+            if (redelivery.isRetryable(error) && msg.attempt() < redelivery.maxAttempts()) {
+                Duration delay = delays ? redelivery.delayAfter(msg.attempt()) : Duration.ZERO;
+                Msg<T> next = msg.copy().clearErrors().errors(history).attempt(msg.attempt() + 1).build();
+                Outbound out = fitter.fit(next, delay);
+                if (out == null) {
+                    return tooLarge(delivery, msg, failure, whenReleased);
+                }
+                Throwable refusal = confirm(retrySender(), out);
+                if (refusal == null) {
+                    ack(delivery, msg.id());
+                    listener.onRedelivered(msg, failure, delay);
+                    return Outcome.REDELIVERED;
+                }
+                return refusal instanceof IllegalArgumentException ? tooLarge(delivery, msg, failure, whenReleased)
+                        : refused(delivery, msg, refusal, whenReleased);
+            }
+            Msg<T> dead = msg.copy().clearErrors().errors(history).build();
+            Outbound out = fitter.fit(dead, Duration.ZERO);
+            if (out == null) {
+                return tooLarge(delivery, msg, failure, whenReleased);
+            }
+            return deadLetter(delivery, out, msg, dead, failure, whenReleased);
+        } catch (RuntimeException | StackOverflowError e) {
+            // Building, encoding or the sender itself threw: not the message's fault, try again later.
+            return refused(delivery, msg, e, whenReleased);
+        }
+    }
+
+    /** {@link #undecodable(Delivery, DecodeException, Instant, Runnable)} with nothing to run on a deferred release. */
+    Outcome undecodable(Delivery delivery, DecodeException error, Instant now) {
+        return undecodable(delivery, error, now, () -> { });
+    }
+
+    /**
+     * Sends an undecodable delivery to the dead-letter queue with status 400: a valid envelope whose
+     * payload does not bind as that envelope with the 400 appended to its history, anything else
+     * byte for byte with the 400 in headers.
+     */
+    Outcome undecodable(Delivery delivery, DecodeException error, Instant now, Runnable whenReleased) {
+        try {
+            Failure failure = Failure.of(error, now);
+            if (error instanceof PayloadTypeException wrong) {
+                Msg<byte[]> envelope = wrong.envelope();
+                Msg<byte[]> dead = envelope.copy().clearErrors().errors(Msg.withFailure(envelope.errors(), failure)).build();
+                Outbound out = fitter.fitReceived(dead);
+                if (out != null) {
+                    return deadLetter(delivery, out, envelope, dead, failure, whenReleased);
+                }
+            }
+            Outbound copy = MsgCodec.rawCopy(delivery.id(), delivery.key(), delivery.body(), List.of(CopyFitter.withoutStackTrace(failure)), now);
+            return deadLetter(delivery, copy, null, rawMsg(delivery, now, failure), failure, whenReleased);
+        } catch (RuntimeException | StackOverflowError e) {
+            return refused(delivery, null, e, whenReleased);
+        }
+    }
+
+    /** The last resort for a copy that cannot fit: the body as it arrived goes to the dead-letter queue with a 413. */
+    private Outcome tooLarge(Delivery delivery, Msg<T> msg, Failure failure, Runnable whenReleased) {
+        Instant now = clock.instant();
+        Failure why = new Failure(413, "resq.too-large", "a copy of this message with its error history is over the limit of "
+                + fitter.limit() + " bytes even with the history shrunk; the body is kept as it arrived", "", now);
+        List<Failure> errors = List.of(CopyFitter.withoutStackTrace(failure), why);
+        Outbound copy = MsgCodec.rawCopy(msg.id(), delivery.key(), delivery.body(), errors, msg.dispatchedAt());
+        return deadLetter(delivery, copy, msg, rawMsg(delivery, now, why), why, whenReleased);
+    }
+
+    private Outcome deadLetter(Delivery delivery, Outbound copy, Msg<?> original, Msg<?> reported, Failure failure, Runnable whenReleased) {
+        Throwable refusal = confirm(deadLetterSender(), copy);
+        if (refusal != null) {
+            return refused(delivery, original, refusal, whenReleased);
+        }
+        ack(delivery, copy.id());
+        listener.onDeadLettered(original != null ? original : reported, failure, deadLetterQueue);
+        return Outcome.DEAD_LETTERED;
+    }
+
+    private Msg<byte[]> rawMsg(Delivery delivery, Instant now, Failure failure) {
+        Msg.Builder<byte[]> raw = Msg.builder(delivery.body()).queue(deadLetterQueue).dispatchedAt(now).errors(List.of(failure));
+        if (delivery.id() != null && !delivery.id().isBlank()) {
+            raw.id(delivery.id());
+        }
+        return raw.key(delivery.key()).build();
+    }
+
+    /** Hands {@code delivery} back to the broker after a back-off: something other than its handler failed. Never blocks. */
     void releaseLater(Delivery delivery, Throwable cause) {
-        release(delivery, delivery.id(), cause instanceof Exception e ? e : new RuntimeException(cause));
+        refused(delivery, null, cause, () -> { });
+    }
+
+    /** Hands {@code delivery} back after a back-off and runs {@code whenReleased} then. Never blocks. */
+    void releaseLater(Delivery delivery, Throwable cause, Runnable whenReleased) {
+        refused(delivery, null, cause, whenReleased);
     }
 
     /** Releases at once every delivery still waiting for a deferred release; called by the owner's close(). */
     void close() {
+        later.releaseAll();
     }
 
-    private boolean confirm(Sender sender, Outbound copy, Delivery original, Msg<T> msg) {
+    /** Deliveries waiting for a deferred release now. */
+    int waitingForRelease() {
+        return later.size();
+    }
+
+    private Outcome refused(Delivery delivery, Msg<?> msg, Throwable cause, Runnable whenReleased) {
+        refused.incrementAndGet();
+        long since = refusedSinceLog.incrementAndGet();
+        lastRefusal = Failure.of(cause, clock.instant());
+        Duration delay = releaseDelay(msg);
+        long now = System.nanoTime();
+        long last = lastRefusalLog;
+        if (now - last >= REFUSAL_LOG_INTERVAL.toNanos()) {
+            lastRefusalLog = now;
+            refusedSinceLog.addAndGet(-since);
+            LOG.error("could not write the retry or dead-letter copy of a message of {} ({} such refusals since the last report);"
+                    + " message {} goes back to the broker in {} ms: {}", queue, since, delivery.id(), delay.toMillis(), describe(cause));
+        }
+        later.schedule(delivery, delay, whenReleased);
+        return Outcome.RELEASED_LATER;
+    }
+
+    private Duration releaseDelay(Msg<?> msg) {
+        Duration d = redelivery.delayAfter(msg == null ? 1 : Math.max(1, msg.attempt()));
+        if (d.compareTo(MIN_RELEASE_DELAY) < 0) {
+            return MIN_RELEASE_DELAY;
+        }
+        return d.compareTo(MAX_RELEASE_DELAY) > 0 ? MAX_RELEASE_DELAY : d;
+    }
+
+    /** Sends and waits for the broker; {@code null} when confirmed, else why not. */
+    private static Throwable confirm(Sender sender, Outbound copy) {
         try {
             sender.send(copy).get(CONFIRM_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-            original.ack();
-            return true;
+            return null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            release(original, copy.id(), e);
-            return false;
+            return e;
+        } catch (ExecutionException | CompletionException e) {
+            return e.getCause() != null ? e.getCause() : e;
         } catch (Exception e) {
-            release(original, copy.id(), e);
-            return false;
+            return e;
         }
     }
 
-    private static void release(Delivery original, String id, Exception cause) {
-        LOG.error("could not move message {} (to retry or dead-letter), releasing it to the broker to try again: {}", id, cause.toString());
+    private void ack(Delivery original, String id) {
         try {
-            original.release();
+            original.ack();
         } catch (RuntimeException e) {
-            LOG.warn("release of {} failed too; the broker will redeliver it when the connection closes", id, e);
+            // The copy is stored; the original comes back and is handled again: a duplicate, never a loss.
+            LOG.warn("ack of {} on {} failed after its copy was stored; it will be delivered again: {}", id, queue, e.toString());
         }
+    }
+
+    private static String describe(Throwable e) {
+        return e.getClass().getName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
     }
 }

@@ -3,7 +3,7 @@ package io.resq.internal;
 import io.resq.ProcessingException;
 
 /** A body that cannot become a message: status 400, never retried. Not public API. */
-public final class DecodeException extends ProcessingException {
+public class DecodeException extends ProcessingException {
 
     /** A decode failure with a message that says what is wrong with the body. */
     public DecodeException(String message, Throwable cause) {

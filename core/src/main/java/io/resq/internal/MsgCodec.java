@@ -66,24 +66,61 @@ public final class MsgCodec<T> {
         this.payloadReader = mapper.readerFor(type);
     }
 
+    /** Bodies over this many bytes are refused before decoding. */
+    public int maxBodySize() {
+        return maxBodySize;
+    }
+
     /** The payload type. */
     public Class<T> type() {
         return type;
     }
 
-    /** The message as the broker will carry it, held back by {@code delay}. */
+    /**
+     * The message as the broker will carry it, held back by {@code delay}. A message resq received
+     * (and its copies) is written as it was received: its payload's own JSON or raw bytes, attribute
+     * values that were not strings, envelope fields resq does not know; only the fields resq owns
+     * (queue, attempt, history) change.
+     */
     public Outbound encode(Msg<T> msg, Duration delay) {
+        Received origin = MsgAccess.origin(msg);
+        if (origin != null) {
+            return encodeReceived(msg, delay);
+        }
         String attempt = Integer.toString(msg.attempt());
         if (mode == EnvelopeMode.ENVELOPE) {
             // Built immutable, so Outbound need not copy it.
             return new Outbound(msg.id(), msg.key(), Map.of(Headers.ATTEMPT, attempt, Headers.FORMAT, Headers.FORMAT_ENVELOPE),
-                    envelope(msg), delay);
+                    envelope(msg, null), delay);
         }
         Map<String, String> headers = new HashMap<>();
         headers.put(Headers.ATTEMPT, attempt);
         headers.put(Headers.FORMAT, Headers.FORMAT_RAW);
-        rawHeaders(msg, headers);
+        rawHeaders(msg, null, headers);
         return new Outbound(msg.id(), msg.key(), headers, rawPayload(msg.payload()), delay);
+    }
+
+    /**
+     * A copy of a received message (whatever its payload type), in the format it was received in,
+     * with the payload exactly as received.
+     *
+     * @throws IllegalArgumentException if {@code msg} was not received by resq
+     */
+    public Outbound encodeReceived(Msg<?> msg, Duration delay) {
+        Received origin = MsgAccess.origin(msg);
+        if (origin == null) {
+            throw new IllegalArgumentException("message " + msg.id() + " was not received by resq");
+        }
+        String attempt = Integer.toString(msg.attempt());
+        if (origin.envelope) {
+            return new Outbound(msg.id(), msg.key(), Map.of(Headers.ATTEMPT, attempt, Headers.FORMAT, Headers.FORMAT_ENVELOPE),
+                    envelope(msg, origin), delay);
+        }
+        Map<String, String> headers = new HashMap<>();
+        headers.put(Headers.ATTEMPT, attempt);
+        headers.put(Headers.FORMAT, Headers.FORMAT_RAW);
+        rawHeaders(msg, origin, headers);
+        return new Outbound(msg.id(), msg.key(), headers, origin.body, delay);
     }
 
     /**
@@ -99,7 +136,7 @@ public final class MsgCodec<T> {
         if (key != null) {
             headers.put(Headers.KEY, key);
         }
-        headers.put(Headers.ERRORS, errorsJson(Json.defaultMapper(), errors));
+        headers.put(Headers.ERRORS, errorsJson(Json.defaultMapper(), errors, null));
         return new Outbound(id, key, headers, body, Duration.ZERO);
     }
 
@@ -116,7 +153,15 @@ public final class MsgCodec<T> {
         }
         String format = headers.get(Headers.FORMAT);
         boolean raw = format == null ? mode == EnvelopeMode.RAW : format.equals(Headers.FORMAT_RAW);
-        return raw ? decodeRaw(queue, deliveryId, deliveryKey, headers, body) : decodeEnvelope(queue, deliveryId, deliveryKey, headers, body);
+        try {
+            return raw ? decodeRaw(queue, deliveryId, deliveryKey, headers, body) : decodeEnvelope(queue, deliveryId, deliveryKey, headers, body);
+        } catch (DecodeException e) {
+            throw e;
+        } catch (RuntimeException | LinkageError | AssertionError | StackOverflowError e) {
+            // Whatever else cannot become a message (an empty attribute name, a deserializer's own
+            // exception) is the body's fault too: 400, never an exception that wedges its key.
+            throw new DecodeException("body cannot become a message: " + reason(e, null), e);
+        }
     }
 
     /** Decodes an outbound message as {@code type} for inspection, or empty when it is not one. */
@@ -152,155 +197,128 @@ public final class MsgCodec<T> {
     /**
      * Writes the envelope with a streaming generator, and the payload with the mapper straight into
      * it, so a payload's JSON is exactly what the mapper writes in raw mode (no detour through a
-     * tree, which would reformat numbers such as BigDecimal 30.00).
+     * tree, which would reformat numbers such as BigDecimal 30.00). With an {@code origin}, the
+     * payload, non-string attributes, unknown fields and unreadable metadata are written back as
+     * they were received.
      */
-    private byte[] envelope(Msg<T> msg) {
-        ByteArrayBuilder out = new ByteArrayBuilder(512);
+    private byte[] envelope(Msg<?> msg, Received origin) {
+        ByteArrayBuilder out = new ByteArrayBuilder(origin == null ? 512 : origin.body.length + 512);
         try (JsonGenerator g = mapper.createGenerator(out)) {
             g.writeStartObject();
             field(g, ID, msg.id());
             field(g, QUEUE, msg.queue());
             field(g, CATEGORY, msg.category());
             field(g, KEY, msg.key());
-            field(g, DISPATCH_DATE, IsoInstant.formatMillis(msg.dispatchedAt()));
+            field(g, DISPATCH_DATE, dispatchDate(msg, origin));
             g.writeFieldName(ATTRIBUTES);
             g.writeStartObject();
             for (Map.Entry<String, String> a : msg.attributes().entrySet()) {
-                g.writeStringField(a.getKey(), a.getValue());
+                g.writeFieldName(a.getKey());
+                if (origin != null && origin.jsonAttributes.contains(a.getKey())) {
+                    g.writeRawValue(a.getValue());
+                } else {
+                    g.writeString(a.getValue());
+                }
             }
             g.writeEndObject();
             g.writeFieldName(PAYLOAD);
-            payloadWriter.writeValue(g, msg.payload());
+            if (origin != null) {
+                g.writeRawValue(origin.payloadJson());
+            } else {
+                payloadWriter.writeValue(g, msg.payload());
+            }
+            if (origin != null) {
+                for (Map.Entry<String, String> f : origin.unknownFields.entrySet()) {
+                    g.writeFieldName(f.getKey());
+                    g.writeRawValue(f.getValue());
+                }
+            }
             g.writeFieldName(ERROR);
-            writeErrors(g, msg.errors());
+            writeErrors(g, msg.errors(), origin == null ? null : origin.rawErrors);
             g.writeEndObject();
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot encode message " + msg.id() + " as JSON: " + shortReason(e), e);
+            throw new IllegalArgumentException("cannot encode message " + msg.id() + " as JSON: " + reason(e, null), e);
         }
         return out.toByteArray();
     }
 
-    /** Reads the envelope field by field; the payload goes straight from the parser to the mapper, as in raw mode. */
-    private Msg<T> decodeEnvelope(String queue, String deliveryId, String deliveryKey, Map<String, String> headers, byte[] body) {
-        String id = null;
-        String fromQueue = null;
-        String category = null;
-        String key = null;
-        String dispatchDate = null;
-        Map<String, String> attributes = Map.of();
-        List<Failure> errors = List.of();
-        T payload = null;
-        boolean hasPayload = false;
-        try (JsonParser p = mapper.createParser(body)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                throw new DecodeException("body is not a resq envelope: expected a JSON object with a \"payload\" field", null);
-            }
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                JsonToken value = p.nextToken();
-                switch (field) {
-                    case "payload" -> {
-                        hasPayload = true;
-                        payload = value == JsonToken.VALUE_NULL ? null : readPayload(p);
-                    }
-                    case "attributes" -> attributes = readAttributes(p, value);
-                    case "error" -> errors = readErrors(p, value);
-                    case "id" -> id = scalarText(p, value);
-                    case "queue" -> fromQueue = scalarText(p, value);
-                    case "category" -> category = scalarText(p, value);
-                    case "key" -> key = scalarText(p, value);
-                    case "dispatch_date" -> dispatchDate = scalarText(p, value);
-                    default -> p.skipChildren();
-                }
-            }
-        } catch (DecodeException e) {
-            throw e;
-        } catch (IOException e) {
-            throw new DecodeException("body is not a JSON envelope: " + shortReason(e), e);
+    /** The dispatch date as written: the text received when resq could not read it, else ISO-8601. */
+    private static String dispatchDate(Msg<?> msg, Received origin) {
+        if (origin != null && origin.dispatchDateText != null && msg.dispatchedAt().equals(EnvelopeReader.UNREADABLE_DATE)) {
+            return origin.dispatchDateText;
         }
-        if (!hasPayload) {
+        return IsoInstant.formatMillis(msg.dispatchedAt());
+    }
+
+    /**
+     * Reads the envelope; a valid envelope whose payload does not bind to the type is read again
+     * without its payload, to dead-letter it as the envelope it is ({@link PayloadTypeException}).
+     */
+    private Msg<T> decodeEnvelope(String queue, String deliveryId, String deliveryKey, Map<String, String> headers, byte[] body) {
+        EnvelopeReader r = new EnvelopeReader(mapper, body).read(payloadReader);
+        if (r.bindError == null && !r.hasPayload) {
             throw new DecodeException("body is not a resq envelope: expected a JSON object with a \"payload\" field", null);
         }
-        if (payload == null) {
-            throw new DecodeException("payload is null", null);
+        if (r.bindError != null || r.payload == null) {
+            String why = r.bindError != null ? "payload is not a " + type.getName() + ": " + reason(r.bindError, type)
+                    : "payload is null, not a " + type.getName();
+            throw wrongType(queue, deliveryId, deliveryKey, headers, body, why, r.bindError);
         }
-        Msg.Builder<T> b = Msg.builder(payload).queue(fromQueue != null ? fromQueue : queue);
-        String effectiveId = id != null ? id : deliveryId;
-        if (effectiveId != null && !effectiveId.isBlank()) {
-            b.id(effectiveId);
+        @SuppressWarnings("unchecked")
+        T payload = (T) r.payload;
+        return message(Msg.builder(payload), r, queue, deliveryId, deliveryKey, headers);
+    }
+
+    private DecodeException wrongType(String queue, String deliveryId, String deliveryKey, Map<String, String> headers, byte[] body,
+                                      String why, Throwable cause) {
+        EnvelopeReader again;
+        try {
+            again = new EnvelopeReader(mapper, body).read(null);
+        } catch (DecodeException e) {
+            return new DecodeException(why, cause);
         }
-        b.category(category);
-        b.key(key != null ? key : deliveryKey);
-        Instant dispatched = instant(dispatchDate);
-        if (dispatched != null) {
-            b.dispatchedAt(dispatched);
+        Msg<byte[]> envelope;
+        try {
+            envelope = message(Msg.builder(again.received().payloadBytes()), again, queue, deliveryId, deliveryKey, headers);
+        } catch (RuntimeException e) {
+            return new DecodeException(why, cause);
         }
-        b.attributes(attributes);
-        b.errors(errors);
-        b.attempt(attempt(headers, errors));
+        return new PayloadTypeException(why, cause, envelope);
+    }
+
+    /** The message an envelope reader read, carrying {@code b}'s payload. */
+    private static <P> Msg<P> message(Msg.Builder<P> b, EnvelopeReader r, String queue, String deliveryId, String deliveryKey,
+                                      Map<String, String> headers) {
+        b.queue(r.queue != null ? r.queue : queue);
+        String id = stableId(r.id, deliveryId);
+        if (id != null) {
+            b.id(id);
+        }
+        b.category(r.category);
+        b.key(r.key != null ? r.key : deliveryKey);
+        if (r.dispatchedAt != null) {
+            b.dispatchedAt(r.dispatchedAt);
+        }
+        b.attributes(r.attributes);
+        b.errors(r.errors);
+        b.attempt(attempt(headers, r.errors));
+        MsgAccess.get().origin(b, r.received());
         return b.build();
     }
 
-    /** The text of a scalar field; {@code null} for a JSON null, an object or an array (which are skipped). */
-    private static String scalarText(JsonParser p, JsonToken value) throws IOException {
-        if (value.isScalarValue() && value != JsonToken.VALUE_NULL) {
-            return p.getValueAsString();
+    /** The id a message keeps on every delivery: its own, else the broker's; {@code null} when neither is there. */
+    private static String stableId(String own, String deliveryId) {
+        if (own != null && !own.isBlank()) {
+            return own;
         }
-        p.skipChildren();
-        return null;
-    }
-
-    /** The attributes object; a value that is not a string keeps its JSON text. Anything but an object reads as none. */
-    private Map<String, String> readAttributes(JsonParser p, JsonToken value) throws IOException {
-        if (value != JsonToken.START_OBJECT) {
-            p.skipChildren();
-            return Map.of();
-        }
-        Map<String, String> out = null;
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String name = p.currentName();
-            JsonToken v = p.nextToken();
-            String text = v == JsonToken.VALUE_STRING ? p.getText() : mapper.readTree(p).toString();
-            if (out == null) {
-                out = new LinkedHashMap<>();
-            }
-            out.put(name, text);
-        }
-        return out == null ? Map.of() : out;
-    }
-
-    /** The error history: an empty array (the common case) without building a tree. */
-    private List<Failure> readErrors(JsonParser p, JsonToken value) throws IOException {
-        if (value == JsonToken.VALUE_NULL) {
-            return List.of();
-        }
-        if (value == JsonToken.START_ARRAY && p.nextToken() == JsonToken.END_ARRAY) {
-            return List.of();
-        }
-        if (value != JsonToken.START_ARRAY) {
-            throw new DecodeException("\"error\" must be an array", null);
-        }
-        // The parser stands on the first element: read the elements one tree each.
-        List<Failure> out = new ArrayList<>();
-        do {
-            out.add(failure(mapper.readTree(p)));
-        } while (p.nextToken() != JsonToken.END_ARRAY);
-        return out;
-    }
-
-    private T readPayload(JsonParser p) {
-        try {
-            return payloadReader.readValue(p);
-        } catch (IOException e) {
-            throw new DecodeException("payload is not a " + type.getName() + ": " + shortReason(e), e);
-        }
+        return deliveryId != null && !deliveryId.isBlank() ? deliveryId : null;
     }
 
     // ---------------------------------------------------------------- raw
 
-    private void rawHeaders(Msg<T> msg, Map<String, String> headers) {
+    private void rawHeaders(Msg<?> msg, Received origin, Map<String, String> headers) {
         headers.put(Headers.ID, msg.id());
-        headers.put(Headers.DISPATCH_DATE, IsoInstant.formatMillis(msg.dispatchedAt()));
+        headers.put(Headers.DISPATCH_DATE, dispatchDate(msg, origin));
         if (msg.category() != null) {
             headers.put(Headers.CATEGORY, msg.category());
         }
@@ -308,7 +326,7 @@ public final class MsgCodec<T> {
             headers.put(Headers.KEY, msg.key());
         }
         if (!msg.errors().isEmpty()) {
-            headers.put(Headers.ERRORS, errorsJson(mapper, msg.errors()));
+            headers.put(Headers.ERRORS, errorsJson(mapper, msg.errors(), origin == null ? null : origin.rawErrors));
         }
         msg.attributes().forEach((k, v) -> headers.put(Headers.ATTRIBUTE_PREFIX + k, v));
     }
@@ -342,20 +360,26 @@ public final class MsgCodec<T> {
             }
             return value;
         } catch (IOException e) {
-            throw new DecodeException("body is not a " + type.getName() + ": " + shortReason(e), e);
+            throw new DecodeException("body is not a " + type.getName() + ": " + reason(e, type), e);
         }
     }
 
     private Msg<T> decodeRaw(String queue, String deliveryId, String deliveryKey, Map<String, String> headers, byte[] body) {
         Msg.Builder<T> b = Msg.builder(rawValue(body)).queue(queue);
-        String id = headers.getOrDefault(Headers.ID, deliveryId);
-        if (id != null && !id.isBlank()) {
+        String id = stableId(headers.get(Headers.ID), deliveryId);
+        if (id != null) {
             b.id(id);
         }
         b.category(headers.get(Headers.CATEGORY));
         b.key(headers.getOrDefault(Headers.KEY, deliveryKey));
-        Instant dispatched = instant(headers.get(Headers.DISPATCH_DATE));
-        if (dispatched != null) {
+        String dispatchText = headers.get(Headers.DISPATCH_DATE);
+        String unreadDispatch = null;
+        if (dispatchText != null && !dispatchText.isBlank()) {
+            Instant dispatched = EnvelopeReader.instant(dispatchText);
+            if (dispatched == null) {
+                unreadDispatch = dispatchText;
+                dispatched = EnvelopeReader.UNREADABLE_DATE;
+            }
             b.dispatchedAt(dispatched);
         }
         headers.forEach((k, v) -> {
@@ -363,25 +387,27 @@ public final class MsgCodec<T> {
                 b.attribute(k.substring(Headers.ATTRIBUTE_PREFIX.length()), v);
             }
         });
-        List<Failure> errors = List.of();
+        EnvelopeReader errors = new EnvelopeReader(mapper, body);
         String errorsJson = headers.get(Headers.ERRORS);
         if (errorsJson != null) {
-            try {
-                errors = failures(mapper.readTree(errorsJson));
-            } catch (IOException e) {
-                throw new DecodeException("header " + Headers.ERRORS + " is not a JSON error array: " + shortReason(e), e);
-            }
+            errors.readErrorsHeader(errorsJson);
         }
-        b.errors(errors);
-        b.attempt(attempt(headers, errors));
+        b.errors(errors.errors);
+        b.attempt(attempt(headers, errors.errors));
+        MsgAccess.get().origin(b, Received.raw(body, unreadDispatch, errors.rawErrors));
         return b.build();
     }
 
     // ---------------------------------------------------------------- shared
 
-    private static void writeErrors(JsonGenerator g, List<Failure> errors) throws IOException {
+    private static void writeErrors(JsonGenerator g, List<Failure> errors, Map<Failure, String> raw) throws IOException {
         g.writeStartArray();
         for (Failure f : errors) {
+            String asReceived = raw == null ? null : raw.get(f);
+            if (asReceived != null) {
+                g.writeRawValue(asReceived);
+                continue;
+            }
             g.writeStartObject();
             g.writeNumberField("status_code", f.statusCode());
             g.writeStringField("type", f.type());
@@ -393,37 +419,14 @@ public final class MsgCodec<T> {
         g.writeEndArray();
     }
 
-    private static String errorsJson(ObjectMapper mapper, List<Failure> errors) {
+    private static String errorsJson(ObjectMapper mapper, List<Failure> errors, Map<Failure, String> raw) {
         StringWriter out = new StringWriter();
         try (JsonGenerator g = mapper.createGenerator(out)) {
-            writeErrors(g, errors);
+            writeErrors(g, errors, raw);
         } catch (IOException e) {
             throw new IllegalStateException("cannot write error history", e);
         }
         return out.toString();
-    }
-
-    private static List<Failure> failures(JsonNode array) {
-        List<Failure> out = new ArrayList<>();
-        if (array == null || array.isNull()) {
-            return out;
-        }
-        if (!array.isArray()) {
-            throw new DecodeException("\"error\" must be an array", null);
-        }
-        for (JsonNode e : array) {
-            out.add(failure(e));
-        }
-        return out;
-    }
-
-    private static Failure failure(JsonNode e) {
-        if (!e.isObject()) {
-            throw new DecodeException("an \"error\" entry must be an object", null);
-        }
-        Instant date = instant(text(e, "date", null));
-        return new Failure(e.path("status_code").asInt(500), text(e, "type", "unknown"), text(e, "message", null),
-                text(e, "stack_trace", ""), date != null ? date : Instant.EPOCH);
     }
 
     private static int attempt(Map<String, String> headers, List<Failure> errors) {
@@ -441,23 +444,8 @@ public final class MsgCodec<T> {
         return errors.size() + 1;
     }
 
-    private static String text(JsonNode node, String field, String fallback) {
-        JsonNode v = node.get(field);
-        return v == null || v.isNull() ? fallback : v.asText();
-    }
-
-    private static Instant instant(String value) {
-        if (value == null || value.isBlank()) {
-            return null;
-        }
-        try {
-            return IsoInstant.parse(value);
-        } catch (DateTimeParseException e) {
-            throw new DecodeException("date \"" + value + "\" is not ISO-8601 (e.g. 2026-11-23T10:15:30.123Z)", e);
-        }
-    }
-
-    private static String shortReason(Exception e) {
+    /** Why {@code e} failed, without quoting the input: see {@code JsonErrors}. */
+    static String reason(Throwable e, Class<?> target) {
         String m = e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
         return m == null ? e.getClass().getSimpleName() : m;
     }
