@@ -307,4 +307,76 @@ public abstract class ProcessorContract {
         });
         assertThat(handled).containsExactly("x");
     }
+
+    @Test
+    void aRefusedDeadLetterCopyGoesBackAfterABackOffAndLandsOnceTheBrokerTakesIt() throws Exception {
+        String queue = queueName("refused");
+        RefusingTransport refusing = new RefusingTransport(transport).refuse(queue + "_deadletter", RefusingTransport.Mode.FAIL_SENDS);
+        AtomicInteger calls = new AtomicInteger();
+        try (Queues over = Queues.using(refusing)) {
+            Processor<String> p = over.processor(queue, String.class).retry(RetryPolicy.none()).redelivery(RetryPolicy.none())
+                    .handler(s -> {
+                        calls.incrementAndGet();
+                        throw new IllegalStateException("always");
+                    }).start();
+            queues.enqueue(queue, String.class).send("x");
+
+            assertThat(await(() -> p.health().refusedCopies() >= 1)).as("the copy was refused").isTrue();
+            Thread.sleep(2500);
+            assertThat(calls.get()).as("handler calls in 2.5 s of refusals: a back-off, not a tight loop").isBetween(1, 4);
+
+            refusing.heal(queue + "_deadletter");
+            List<Msg<String>> dead = deadLetters(queue + "_deadletter", String.class, 1);
+            assertThat(dead).singleElement().satisfies(m -> {
+                assertThat(m.payload()).isEqualTo("x");
+                assertThat(m.errors()).extracting(Failure::message).containsExactly("always");
+            });
+        }
+    }
+
+    @Test
+    void aRetrySenderThatThrowsReleasesAfterABackOff() throws Exception {
+        String queue = queueName("throwing");
+        RefusingTransport refusing = new RefusingTransport(transport);
+        AtomicInteger calls = new AtomicInteger();
+        try (Queues over = Queues.using(refusing)) {
+            queues.enqueue(queue, String.class).send("x");
+            refusing.refuse(queue, RefusingTransport.Mode.THROW_FROM_SENDER);
+            Processor<String> p = over.processor(queue, String.class).retry(RetryPolicy.none())
+                    .redelivery(RetryPolicy.fixed(Duration.ofMillis(100)).maxAttempts(2))
+                    .handler(s -> {
+                        calls.incrementAndGet();
+                        throw new IllegalStateException("always");
+                    }).start();
+
+            assertThat(await(() -> p.health().refusedCopies() >= 1)).as("the sender threw").isTrue();
+            Thread.sleep(2500);
+            assertThat(calls.get()).isBetween(1, 4);
+
+            refusing.heal(queue);
+            List<Msg<String>> dead = deadLetters(queue + "_deadletter", String.class, 1);
+            assertThat(dead).singleElement().satisfies(m -> assertThat(m.errors()).hasSize(2));
+        }
+    }
+
+    @Test
+    void aCopyOverTheBrokersLimitStillReachesTheDeadLetterQueue() throws Exception {
+        String queue = queueName("huge");
+        int limit = Math.min(transport.maxBodySize(), Queues.DEFAULT_MAX_BODY_SIZE);
+        // As large as Enqueue accepts, less room for the envelope's own fields.
+        String payload = "p".repeat(limit - Math.min(Queues.HISTORY_RESERVE_BYTES, limit / 4) - 1024);
+        queues.processor(queue, String.class).retry(RetryPolicy.none())
+                .redelivery(RetryPolicy.fixed(Duration.ofMillis(100)).maxAttempts(3))
+                .handler(s -> {
+                    throw new IllegalStateException("e".repeat(100_000));
+                }).start();
+        queues.enqueue(queue, String.class).send(payload);
+
+        List<Msg<String>> dead = deadLetters(queue + "_deadletter", String.class, 1);
+        assertThat(dead).singleElement().satisfies(m -> {
+            assertThat(m.payload()).isEqualTo(payload);
+            assertThat(m.errors()).hasSize(3);
+            assertThat(m.errors()).allSatisfy(f -> assertThat(f.message()).startsWith("eee"));
+        });
+    }
 }
