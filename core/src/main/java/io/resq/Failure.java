@@ -1,6 +1,7 @@
 package io.resq;
 
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.resq.internal.Utf8;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Instant;
@@ -11,11 +12,18 @@ import java.util.concurrent.TimeoutException;
  * One failed delivery of a message, as kept in its error history ({@link Msg#errors()}) and in
  * the envelope's {@code error} array.
  *
+ * <p>Every field that holds text is bounded in UTF-8 bytes, whether the failure was built from an
+ * exception or read from a message body, so that failing never grows a message past a broker's
+ * size limit: {@code type} and {@code message} to {@link #MAX_MESSAGE_BYTES}, {@code stackTrace}
+ * to {@link #MAX_STACK_TRACE_BYTES}. A longer value is cut on a character boundary and ends with
+ * {@code " ... [cut, N bytes in all]"}, N being its full length in bytes; the cut value, marker
+ * included, is within the bound.
+ *
  * @param statusCode 400 undecodable body, 500 handler exception, 503 circuit open, 504 timeout,
  *                   or what a {@link ProcessingException} chose
  * @param type       the exception's class name
  * @param message    the exception's message (may be {@code null})
- * @param stackTrace the stack trace, at most {@link #MAX_STACK_TRACE_CHARS} characters
+ * @param stackTrace the stack trace, or {@code ""} when there is none
  * @param date       when the failure happened
  */
 public record Failure(int statusCode, String type, String message, String stackTrace, Instant date) {
@@ -28,14 +36,25 @@ public record Failure(int statusCode, String type, String message, String stackT
     public static final int UNAVAILABLE = 503;
     /** Status of a handler that ran past its timeout. */
     public static final int TIMEOUT = 504;
-    /** Stack traces are cut to this many characters (8 KiB), so failing never grows a message past a broker's limit. */
-    public static final int MAX_STACK_TRACE_CHARS = 8 * 1024;
+    /** The most UTF-8 bytes of {@link #message()} (and of {@link #type()}): 2 KiB. */
+    public static final int MAX_MESSAGE_BYTES = 2 * 1024;
+    /** The most UTF-8 bytes of {@link #stackTrace()}: 8 KiB. */
+    public static final int MAX_STACK_TRACE_BYTES = 8 * 1024;
+    /**
+     * The bound of {@link #stackTrace()}, which is now in UTF-8 bytes.
+     *
+     * @deprecated use {@link #MAX_STACK_TRACE_BYTES}; a stack trace is bounded in UTF-8 bytes, not characters
+     */
+    @Deprecated
+    public static final int MAX_STACK_TRACE_CHARS = MAX_STACK_TRACE_BYTES;
 
-    /** Validates the arguments and bounds the stack trace. */
+    /** Validates the arguments and bounds the text fields (see above). */
     public Failure {
         Objects.requireNonNull(type, "type must not be null");
         Objects.requireNonNull(date, "date must not be null");
-        stackTrace = stackTrace == null ? "" : truncate(stackTrace);
+        type = Utf8.bound(type, MAX_MESSAGE_BYTES);
+        message = Utf8.bound(message, MAX_MESSAGE_BYTES);
+        stackTrace = stackTrace == null ? "" : Utf8.bound(stackTrace, MAX_STACK_TRACE_BYTES);
     }
 
     /** The failure that {@code error} stands for, dated {@code date}, with its status chosen as documented above. */
@@ -43,6 +62,14 @@ public record Failure(int statusCode, String type, String message, String stackT
         Objects.requireNonNull(error, "error must not be null");
         Throwable cause = unwrap(error);
         return new Failure(statusOf(cause), cause.getClass().getName(), cause.getMessage(), stackTraceOf(cause), date);
+    }
+
+    /**
+     * This failure without its stack trace (the other fields unchanged): a smaller copy for a
+     * history that would otherwise be too large. Returns this failure if it has no stack trace.
+     */
+    public Failure withoutStackTrace() {
+        return stackTrace.isEmpty() ? this : new Failure(statusCode, type, message, "", date);
     }
 
     /** The status code for {@code error}: see {@link #statusCode()}. */
@@ -73,9 +100,5 @@ public record Failure(int statusCode, String type, String message, String stackT
         StringWriter out = new StringWriter();
         t.printStackTrace(new PrintWriter(out));
         return out.toString();
-    }
-
-    private static String truncate(String s) {
-        return s.length() <= MAX_STACK_TRACE_CHARS ? s : s.substring(0, MAX_STACK_TRACE_CHARS);
     }
 }
