@@ -40,13 +40,6 @@ public record Failure(int statusCode, String type, String message, String stackT
     public static final int MAX_MESSAGE_BYTES = 2 * 1024;
     /** The most UTF-8 bytes of {@link #stackTrace()}: 8 KiB. */
     public static final int MAX_STACK_TRACE_BYTES = 8 * 1024;
-    /**
-     * The bound of {@link #stackTrace()}, which is now in UTF-8 bytes.
-     *
-     * @deprecated use {@link #MAX_STACK_TRACE_BYTES}; a stack trace is bounded in UTF-8 bytes, not characters
-     */
-    @Deprecated
-    public static final int MAX_STACK_TRACE_CHARS = MAX_STACK_TRACE_BYTES;
 
     /** Validates the arguments and bounds the text fields (see above). */
     public Failure {

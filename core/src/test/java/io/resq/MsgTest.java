@@ -49,7 +49,7 @@ class MsgTest {
     @Test
     void stackTracesAreBoundedTo8KiB() {
         Failure f = new Failure(500, "T", "m", "x".repeat(20_000), Instant.EPOCH);
-        assertThat(f.stackTrace()).hasSize(Failure.MAX_STACK_TRACE_CHARS);
+        assertThat(f.stackTrace()).hasSize(Failure.MAX_STACK_TRACE_BYTES);
     }
 
     @Test

@@ -444,9 +444,8 @@ public final class MsgCodec<T> {
         return errors.size() + 1;
     }
 
-    /** Why {@code e} failed, without quoting the input: see {@code JsonErrors}. */
+    /** Why {@code e} failed, without quoting the input: see {@link JsonErrors}. */
     static String reason(Throwable e, Class<?> target) {
-        String m = e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
-        return m == null ? e.getClass().getSimpleName() : m;
+        return JsonErrors.describe(e, target);
     }
 }
