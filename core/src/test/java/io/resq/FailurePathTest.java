@@ -114,31 +114,39 @@ class FailurePathTest {
         assertThat(transport.bodies("l_deadletter")).isEmpty();
     }
 
-    /** A payload whose deserialiser throws an Error for one value. */
-    static final class Touchy {
-        final String value;
+    /** A payload whose own deserialiser throws for one value, as custom deserialisers do. */
+    @com.fasterxml.jackson.databind.annotation.JsonDeserialize(using = TouchyReader.class)
+    record Touchy(String value) {
+    }
 
-        @com.fasterxml.jackson.annotation.JsonCreator
-        Touchy(String value) {
-            if (value.equals("boom")) {
-                throw new StackOverflowError("deserialiser blew up");
+    static final class TouchyReader extends com.fasterxml.jackson.databind.JsonDeserializer<Touchy> {
+        @Override
+        public Touchy deserialize(com.fasterxml.jackson.core.JsonParser p, com.fasterxml.jackson.databind.DeserializationContext c)
+                throws IOException {
+            String v = p.getValueAsString();
+            if ("boom".equals(v)) {
+                throw new IllegalStateException("deserialiser bug");
             }
-            this.value = value;
+            if ("worse".equals(v)) {
+                throw new AssertionError("deserialiser assertion");
+            }
+            return new Touchy(v);
         }
     }
 
     @Test
-    void aDeserialiserThrowingAnErrorDeadLettersItsBodyAndTheProcessorGoesOn() throws Exception {
+    void aThrowingDeserialiserDeadLettersItsBodyAndTheKeyGoesOn() throws Exception {
         Set<String> handled = ConcurrentHashMap.newKeySet();
-        queues.processor("t", Touchy.class).handler(t -> handled.add(t.value)).start();
+        queues.processor("t", Touchy.class).handler(t -> handled.add(t.value())).start();
         Enqueue<String> raw = queues.enqueue("t", String.class);
-        raw.send("boom");
-        raw.send("fine");
+        raw.send(Msg.builder("boom").key("k").build());
+        raw.send(Msg.builder("worse").key("k").build());
+        raw.send(Msg.builder("fine").key("k").build());
 
-        waitFor("the next message is handled", () -> handled.contains("fine"));
-        waitFor("the bad one is dead-lettered", () -> transport.bodies("t_deadletter").size() == 1);
-        assertThat(transport.messages("t_deadletter", String.class)).singleElement()
-                .satisfies(m -> assertThat(m.errors()).extracting(Failure::statusCode).containsExactly(400));
+        waitFor("the next message of the key is handled", () -> handled.contains("fine"));
+        waitFor("the bad ones are dead-lettered", () -> transport.bodies("t_deadletter").size() == 2);
+        assertThat(transport.messages("t_deadletter", String.class))
+                .allSatisfy(m -> assertThat(m.errors()).extracting(Failure::statusCode).containsExactly(400));
     }
 
     // ------------------------------------------------------------------ a copy that cannot be sent does not spin
