@@ -22,6 +22,21 @@ final class Args {
         if (value.isNegative() || value.isZero()) {
             throw new IllegalArgumentException(name + " must be > 0, was " + value);
         }
+        return fitsMillis(value, name);
+    }
+
+    /**
+     * Refuses a duration too long to count in milliseconds (about 292 million years), so it fails
+     * here, where it is configured, rather than as an overflow deep inside a timer.
+     */
+    static Duration fitsMillis(Duration value, String name) {
+        Objects.requireNonNull(value, name + " must not be null");
+        try {
+            value.toMillis();
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(name + " must fit in a long of milliseconds (at most "
+                    + Duration.ofMillis(Long.MAX_VALUE) + "), was " + value);
+        }
         return value;
     }
 

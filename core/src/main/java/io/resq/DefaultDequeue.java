@@ -44,9 +44,9 @@ final class DefaultDequeue<T> implements Dequeue<T> {
         this.settings = settings;
         this.codec = codec;
         this.queue = queue;
-        this.messages = new ReceiveChannel<>(settings.prefetch());
+        this.messages = new ReceiveChannel<>(settings.prefetch(), queue);
         this.receiver = transport.receiver(queue, new ReceiverOptions(group, settings.prefetch()));
-        this.settler = new Settler<>(transport, codec, queue, deadLetterQueue, redelivery, settings.listener());
+        this.settler = new Settler<>(transport, codec, queue, deadLetterQueue, redelivery, settings.listener(), settings.clock());
         this.fetcher = new Thread(this::fetchLoop, "resq-dequeue-" + queue);
         this.acker = new Thread(this::ackLoop, "resq-acks-" + queue);
         fetcher.setDaemon(true);
@@ -102,26 +102,41 @@ final class DefaultDequeue<T> implements Dequeue<T> {
                     continue;
                 }
                 for (Delivery d : receiver.poll(room, POLL_WAIT)) {
-                    Msg<T> msg;
-                    try {
-                        msg = codec.decode(queue, d.id(), d.key(), d.headers(), d.body());
-                    } catch (DecodeException e) {
-                        settler.undecodable(d, e, settings.clock().instant());
-                        continue;
-                    }
-                    settings.listener().onReceived(msg);
-                    // Room was reserved above and only this thread adds, so this never blocks.
-                    messages.add(msg.withReceipt(d));
+                    // One bad delivery never takes the rest of its batch with it.
+                    hand(d);
                 }
             } catch (InterruptedException e) {
                 return;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 if (closed) {
                     return;
                 }
                 LOG.warn("receiving from {} failed, trying again in 1 s: {}", queue, e.toString());
                 sleepQuietly(1000);
             }
+        }
+    }
+
+    /** Fetch thread: decodes {@code d} into the channel, dead-letters it as undecodable, or releases it later. */
+    private void hand(Delivery d) {
+        try {
+            Msg<T> msg;
+            try {
+                msg = codec.decode(queue, d.id(), d.key(), d.headers(), d.body());
+            } catch (DecodeException e) {
+                settler.undecodable(d, e, settings.clock().instant());
+                return;
+            }
+            settings.listener().onReceived(msg);
+            // Room was reserved before the poll and only this thread adds, so this never blocks.
+            messages.deliver(msg.withReceipt(d));
+        } catch (RuntimeException | Error e) {
+            if (e instanceof VirtualMachineError vme && !(e instanceof StackOverflowError)) {
+                throw vme;
+            }
+            LOG.error("handing a message of {} to the receive channel failed; it goes back to the broker after a back-off: {}",
+                    queue, e.toString());
+            settler.releaseLater(d, e);
         }
     }
 
@@ -135,17 +150,34 @@ final class DefaultDequeue<T> implements Dequeue<T> {
                 settle(msg);
             } catch (InterruptedException e) {
                 return;
-            } catch (RuntimeException e) {
-                LOG.error("settling a message of {} failed", queue, e);
+            } catch (RuntimeException | Error e) {
+                LOG.error("settling a message of {} failed: {}", queue, e.toString());
             }
         }
     }
 
+    /** Ack thread: settles {@code msg}; whatever throws, its delivery goes back to the broker after a back-off. */
     private void settle(Msg<T> msg) {
-        Delivery d = receipt(msg);
+        if (!(msg.receipt instanceof Delivery d)) {
+            LOG.error("a message put into the ack channel of {} was not received from it (id {}); ignored", queue, msg.id());
+            return;
+        }
+        try {
+            settleNow(d, msg);
+        } catch (RuntimeException | Error e) {
+            if (e instanceof VirtualMachineError vme && !(e instanceof StackOverflowError)) {
+                throw vme;
+            }
+            LOG.error("settling a message of {} failed; it goes back to the broker after a back-off: {}", queue, e.toString());
+            settler.releaseLater(d, e);
+        }
+    }
+
+    private void settleNow(Delivery d, Msg<T> msg) {
         if (msg.pendingFailure != null) {
             // failed() already appended the failure to the copy's history; the settler appends it again from the original history.
-            Msg<T> original = msg.toBuilder().clearErrors().errors(msg.errors().subList(0, msg.errors().size() - 1)).build();
+            // copy(), not toBuilder(): the copies keep the message as it was received.
+            Msg<T> original = msg.copy().clearErrors().errors(msg.errors().subList(0, msg.errors().size() - 1)).build();
             settler.fail(d, original, msg.pendingError, msg.pendingFailure);
         } else {
             d.ack();
@@ -160,11 +192,18 @@ final class DefaultDequeue<T> implements Dequeue<T> {
         closed = true;
         join(fetcher);
         join(acker);
+        messages.close();
         List<Msg<T>> unread = new ArrayList<>();
         messages.drainTo(unread);
         for (Msg<T> m : unread) {
-            receipt(m).release();
+            try {
+                receipt(m).release();
+            } catch (RuntimeException e) {
+                LOG.warn("releasing a message of {} on close failed; the broker redelivers it once its lease ends: {}", queue, e.toString());
+            }
         }
+        // Deliveries waiting out a back-off go back now, before the receiver that owns them closes.
+        settler.close();
         receiver.close();
     }
 

@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -19,9 +18,10 @@ import java.util.function.Consumer;
 /**
  * An {@link Enqueue} over one sender.
  *
- * <p>Threads: the send thread owns the draining of {@link #messages} into batches; synchronous and
- * asynchronous sends go straight to the transport from the caller's thread, with retries scheduled
- * on the common pool's delayed executor.
+ * <p>Threads: the send thread, started by the first insert into {@link #messages}, owns the draining
+ * of that channel into batches; synchronous and asynchronous sends go straight to the transport from
+ * the caller's thread, with retries scheduled on the common pool's delayed executor. One instance is
+ * shared by every caller of {@code queues.enqueue(queue, type)}.
  */
 final class DefaultEnqueue<T> implements Enqueue<T> {
 
@@ -37,23 +37,43 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
     private final MsgCodec<T> codec;
     private final String queue;
     private final int maxBodySize;
-    private final BlockingQueue<T> messages = new ArrayBlockingQueue<>(CHANNEL_CAPACITY);
+    private final int bodyLimit;
+    private final SendChannel<T> messages;
     private final BlockingQueue<Undelivered<T>> deadLetters = new LinkedBlockingQueue<>();
     private final Thread sendThread;
+    /** Guards the one start of the send thread and close's view of it. */
+    private final Object lifecycle = new Object();
+    private boolean started;
     private volatile boolean closed;
 
-    DefaultEnqueue(Sender sender, Queues.Settings settings, MsgCodec<T> codec, String queue, int maxBodySize) {
+    /**
+     * @param maxBodySize the send limit: the largest encoded body sent
+     * @param bodyLimit   the limit the send limit was derived from, for error messages
+     */
+    DefaultEnqueue(Sender sender, Queues.Settings settings, MsgCodec<T> codec, String queue, int maxBodySize, int bodyLimit) {
         this.sender = sender;
+        this.bodyLimit = bodyLimit;
         this.settings = settings;
         this.codec = codec;
         this.queue = queue;
         this.maxBodySize = maxBodySize;
+        this.messages = new SendChannel<>(CHANNEL_CAPACITY, queue, this::startSendThread);
         this.sendThread = new Thread(this::sendLoop, "resq-enqueue-" + queue);
         sendThread.setDaemon(true);
     }
 
-    void start() {
-        sendThread.start();
+    /** Called on the first insert into the channel: most enqueues only ever send synchronously. */
+    private void startSendThread() {
+        synchronized (lifecycle) {
+            if (!started && !closed) {
+                started = true;
+                sendThread.start();
+            }
+        }
+    }
+
+    boolean isClosed() {
+        return closed;
     }
 
     @Override
@@ -103,7 +123,8 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
     public CompletableFuture<Msg<T>> sendAsync(Msg<T> msg) {
         Objects.requireNonNull(msg, "msg must not be null");
         if (closed) {
-            throw new IllegalStateException("Enqueue of " + queue + " is closed");
+            throw new IllegalStateException("Enqueue of " + queue + " is closed: it sends nothing more; "
+                    + "get an open one from queues.enqueue(queue, type)");
         }
         Msg<T> addressed = queue.equals(msg.queue()) ? msg : msg.toBuilder().queue(queue).build();
         Outbound out;
@@ -134,7 +155,10 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
         Outbound out = codec.encode(msg, Duration.ZERO);
         if (out.body().length > maxBodySize) {
             throw new IllegalArgumentException("message " + msg.id() + " encodes to " + out.body().length
-                    + " bytes, over the broker's limit of " + maxBodySize + " bytes for " + queue);
+                    + " bytes, over the send limit of " + maxBodySize + " bytes for " + queue + ": the body limit is "
+                    + bodyLimit + " bytes (the smaller of the broker's and Queues.builder(...).maxBodySize), less "
+                    + (bodyLimit - maxBodySize) + " bytes of room for the error history (Queues.HISTORY_RESERVE_BYTES); "
+                    + "send a reference to the data instead");
         }
         return out;
     }
@@ -234,14 +258,22 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
 
     @Override
     public void close() {
-        if (closed) {
-            return;
+        boolean running;
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            running = started;
         }
-        closed = true;
-        try {
-            sendThread.join(CLOSE_DRAIN_MILLIS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        // From here no insert is accepted; what the channel holds is everything accepted.
+        messages.close();
+        if (running) {
+            try {
+                sendThread.join(CLOSE_DRAIN_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         // Whatever the send thread could not get to is reported, not dropped.
         List<T> left = new ArrayList<>();

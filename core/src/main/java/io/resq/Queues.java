@@ -11,6 +11,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Predicate;
 
@@ -40,12 +42,22 @@ public final class Queues implements AutoCloseable {
     public static final String DEFAULT_DEAD_LETTER_SUFFIX = "_deadletter";
     /** How many times one message may be redriven out of a dead-letter queue before redrive leaves it there. */
     public static final int DEFAULT_MAX_REDRIVES = 3;
+    /**
+     * Room (64 KiB) an {@link Enqueue} leaves under the body limit for the error history a message
+     * gathers as it fails, so a message accepted on send still fits the broker as a redelivery or
+     * dead-letter copy. On a limit under 256 KiB the room is a quarter of the limit instead.
+     */
+    public static final int HISTORY_RESERVE_BYTES = 64 * 1024;
 
     private final Transport transport;
     final Settings settings;
     private final List<AutoCloseable> opened = new CopyOnWriteArrayList<>();
     private final List<DefaultProcessor<?>> processors = new CopyOnWriteArrayList<>();
+    private final ConcurrentMap<EnqueueKey, DefaultEnqueue<?>> enqueues = new ConcurrentHashMap<>();
+    /** Held by the one thread closing; a second close() waits on it until the first is done. */
+    private final Object closing = new Object();
     private volatile boolean closed;
+    private boolean closeDone;
 
     private Queues(Transport transport, Settings settings) {
         this.transport = transport;
@@ -85,15 +97,41 @@ public final class Queues implements AutoCloseable {
         return d;
     }
 
-    /** The sending side of {@code queue}. */
+    /**
+     * The sending side of {@code queue}. Cheap to call per request: every call with the same queue
+     * and type returns the same instance (it starts its send thread only once its
+     * {@link Enqueue#messages() channel} is used), until that instance is closed. {@link #close()}
+     * closes it; close it yourself only when no other code of the application still sends through it.
+     *
+     * <p>A message whose body exceeds {@link #sendLimit(int) the send limit} is refused.
+     */
     public <T> Enqueue<T> enqueue(String queue, Class<T> type) {
         requireOpen();
         Args.name(queue, "queue");
         Objects.requireNonNull(type, "type must not be null");
-        DefaultEnqueue<T> e = new DefaultEnqueue<>(transport.sender(queue), settings, codec(type), queue, transport.maxBodySize());
-        opened.add(e);
-        e.start();
-        return e;
+        DefaultEnqueue<?> e = enqueues.compute(new EnqueueKey(queue, type), (key, existing) ->
+                existing != null && !existing.isClosed() ? existing
+                        : new DefaultEnqueue<>(transport.sender(queue), settings, codec(type), queue, sendLimit(transport.maxBodySize()),
+                                Math.min(transport.maxBodySize(), settings.maxBodySize)));
+        if (closed) {
+            // close() ran while this was made: it may not have seen it.
+            e.close();
+            requireOpen();
+        }
+        @SuppressWarnings("unchecked") // the key holds the type the instance was made for
+        Enqueue<T> typed = (Enqueue<T>) e;
+        return typed;
+    }
+
+    /**
+     * The largest body an {@link Enqueue} sends over a transport that takes {@code transportLimit}
+     * bytes: the smaller of that limit and {@link Builder#maxBodySize(int) resq's own receive limit},
+     * less {@link #HISTORY_RESERVE_BYTES} (or a quarter, on limits under 256 KiB) for the error
+     * history. A message sent within it is never dead-lettered as oversized by a resq consumer.
+     */
+    int sendLimit(int transportLimit) {
+        int limit = Math.min(transportLimit, settings.maxBodySize);
+        return limit - Math.min(HISTORY_RESERVE_BYTES, limit / 4);
     }
 
     /** A builder for a processor of {@code queue}; nothing runs until {@link ProcessorBuilder#start()}. */
@@ -137,24 +175,49 @@ public final class Queues implements AutoCloseable {
         return new HealthReport(h, ps);
     }
 
-    /** Closes every processor, dequeue and enqueue (draining as each documents), then the transport. Idempotent. */
+    /**
+     * Closes every processor, dequeue and enqueue (draining as each documents), then the transport.
+     * Every part is closed even when closing another throws; the first failure is then thrown as a
+     * {@link ResqException} with the others suppressed. Idempotent: a call while another thread is
+     * closing waits until that close is done.
+     */
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        for (DefaultProcessor<?> p : processors) {
-            p.close();
-        }
-        for (AutoCloseable c : opened) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                org.slf4j.LoggerFactory.getLogger(Queues.class).warn("closing {} failed", c, e);
+        synchronized (closing) {
+            if (closeDone) {
+                return;
+            }
+            closed = true;
+            List<RuntimeException> failures = new ArrayList<>();
+            for (DefaultProcessor<?> p : processors) {
+                closeQuietly(p::close, p, failures);
+            }
+            for (AutoCloseable c : opened) {
+                closeQuietly(c::close, c, failures);
+            }
+            for (DefaultEnqueue<?> e : enqueues.values()) {
+                closeQuietly(e::close, e, failures);
+            }
+            closeQuietly(transport::close, transport, failures);
+            closeDone = true;
+            if (!failures.isEmpty()) {
+                ResqException e = new ResqException("closing Queues: " + failures.size() + " part(s) failed to close; "
+                        + "the rest closed", failures.get(0));
+                failures.subList(1, failures.size()).forEach(e::addSuppressed);
+                throw e;
             }
         }
-        transport.close();
+    }
+
+    private static void closeQuietly(AutoCloseable part, Object what, List<RuntimeException> failures) {
+        try {
+            part.close();
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            failures.add(e instanceof RuntimeException re ? re : new ResqException("closing " + what + " failed", e));
+        }
     }
 
     // ------------------------------------------------------------ package internals
@@ -177,6 +240,9 @@ public final class Queues implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("Queues is closed; create a new one with Queues.using(transport)");
         }
+    }
+
+    private record EnqueueKey(String queue, Class<?> type) {
     }
 
     /** Everything the builder chose; immutable. */
@@ -280,7 +346,8 @@ public final class Queues implements AutoCloseable {
 
         /** The queues. */
         public Queues build() {
-            return new Queues(transport, new Settings(mapper, mode, maxBodySize, clock, listener, sendRetry, sendTimeout, redelivery,
+            // Guarded: a listener that throws is logged and ignored, never changes a message's outcome.
+            return new Queues(transport, new Settings(mapper, mode, maxBodySize, clock, Listeners.safe(listener), sendRetry, sendTimeout, redelivery,
                     deadLetterSuffix, prefetch, maxRedrives));
         }
     }

@@ -11,17 +11,66 @@ import java.util.concurrent.locks.LockSupport;
  * after a sleep. Only the common removal methods signal; anything else is caught by the fetch
  * thread's bounded wait.
  *
- * <p>Threads: one fetch thread adds and waits in {@link #awaitRoom}; any number of consumers remove.
+ * <p>Only resq fills it: {@code add}, {@code offer} and {@code put} from users throw
+ * {@link UnsupportedOperationException} (a message put there would have no delivery to settle).
+ * Once its dequeue is closed and the channel is empty, {@code take()} throws
+ * {@link IllegalStateException} instead of blocking forever, and the timed {@code poll} returns
+ * {@code null} at once.
+ *
+ * <p>Threads: one fetch thread adds (through {@link #deliver}) and waits in {@link #awaitRoom}; any
+ * number of consumers remove; the closing thread calls {@link #close()}.
  */
 final class ReceiveChannel<E> extends ArrayBlockingQueue<E> {
 
     private static final long serialVersionUID = 1L;
     private static final long MAX_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** A consumer blocked on an empty channel re-checks for close this often. */
+    private static final long TAKE_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
+    private final transient String name;
     private transient volatile Thread waiter;
+    private transient volatile boolean closed;
 
-    ReceiveChannel(int capacity) {
+    ReceiveChannel(int capacity, String name) {
         super(capacity);
+        this.name = name;
+    }
+
+    /** Called by the fetch thread only, with room reserved: never blocks. */
+    void deliver(E e) {
+        if (!super.offer(e)) {
+            throw new IllegalStateException("receive channel of " + name + " is full: the fetch thread overfilled it");
+        }
+    }
+
+    /** No more messages will come: consumers waiting on an empty channel stop waiting. */
+    void close() {
+        closed = true;
+    }
+
+    @Override
+    public boolean add(E e) {
+        throw refused();
+    }
+
+    @Override
+    public boolean offer(E e) {
+        throw refused();
+    }
+
+    @Override
+    public boolean offer(E e, long timeout, TimeUnit unit) {
+        throw refused();
+    }
+
+    @Override
+    public void put(E e) {
+        throw refused();
+    }
+
+    private UnsupportedOperationException refused() {
+        return new UnsupportedOperationException("the receive channel of " + name + " is filled by resq only; "
+                + "send messages with queues.enqueue(queue, type)");
     }
 
     /** Called by the fetch thread only: parks until a consumer removes something (or a short time passes). */
@@ -43,7 +92,20 @@ final class ReceiveChannel<E> extends ArrayBlockingQueue<E> {
 
     @Override
     public E take() throws InterruptedException {
-        return signal(super.take());
+        while (true) {
+            E e = super.poll(TAKE_SLICE_NANOS, TimeUnit.NANOSECONDS);
+            if (e != null) {
+                return signal(e);
+            }
+            if (closed) {
+                E last = super.poll();
+                if (last != null) {
+                    return signal(last);
+                }
+                throw new IllegalStateException("the Dequeue of " + name + " is closed and its receive channel is empty: "
+                        + "nothing more will arrive");
+            }
+        }
     }
 
     @Override
@@ -53,7 +115,18 @@ final class ReceiveChannel<E> extends ArrayBlockingQueue<E> {
 
     @Override
     public E poll(long timeout, TimeUnit unit) throws InterruptedException {
-        return signal(super.poll(timeout, unit));
+        long left = unit.toNanos(timeout);
+        long deadline = System.nanoTime() + left;
+        while (true) {
+            E e = super.poll(Math.min(Math.max(left, 0), TAKE_SLICE_NANOS), TimeUnit.NANOSECONDS);
+            if (e != null) {
+                return signal(e);
+            }
+            left = deadline - System.nanoTime();
+            if (left <= 0 || closed) {
+                return closed ? signal(super.poll()) : null;
+            }
+        }
     }
 
     @Override

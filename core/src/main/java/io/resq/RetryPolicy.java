@@ -63,7 +63,7 @@ public final class RetryPolicy {
 
     /** Delays of {@code initial}, {@code initial + step}, {@code initial + 2 step}, ... */
     public static RetryPolicy linear(Duration initial, Duration step) {
-        Objects.requireNonNull(step, "step must not be null");
+        Args.fitsMillis(step, "step");
         if (step.isNegative()) {
             throw new IllegalArgumentException("step must be >= 0, was " + step);
         }
@@ -198,8 +198,7 @@ public final class RetryPolicy {
     }
 
     private static Duration positive(Duration d, String name) {
-        Objects.requireNonNull(d, name + " must not be null");
-        if (d.toMillis() < 1) {
+        if (Args.fitsMillis(d, name).toMillis() < 1) {
             throw new IllegalArgumentException(name + " must be >= 1ms, was " + d);
         }
         return d;

@@ -96,7 +96,7 @@ class QueuesBadInputTest {
             Enqueue<String> out = q.enqueue("q", String.class);
             assertThatThrownBy(() -> out.send("x".repeat(200)))
                     .isInstanceOf(SendException.class)
-                    .hasMessageContaining("over the broker's limit of 100 bytes");
+                    .hasMessageContaining("over the send limit of 75 bytes").hasMessageContaining("body limit is 100 bytes");
             assertThatThrownBy(() -> out.sendAsync("y".repeat(200)).get())
                     .isInstanceOf(ExecutionException.class).cause().isInstanceOf(SendException.class);
         }

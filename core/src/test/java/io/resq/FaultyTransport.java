@@ -1,0 +1,146 @@
+package io.resq;
+
+import io.resq.spi.Capability;
+import io.resq.spi.Delivery;
+import io.resq.spi.Health;
+import io.resq.spi.Receiver;
+import io.resq.spi.ReceiverOptions;
+import io.resq.spi.Sender;
+import io.resq.spi.Transport;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A transport that delegates to another but fails where a test asks it to: a delivery whose
+ * headers or ack throw once, a receiver whose close throws. Counts what was closed.
+ */
+final class FaultyTransport implements Transport {
+
+    private final Transport delegate;
+    /** Message ids whose {@code headers()} throws once. */
+    final Set<String> headersThrowOnce = ConcurrentHashMap.newKeySet();
+    /** Message ids whose {@code ack()} throws once. */
+    final Set<String> ackThrowsOnce = ConcurrentHashMap.newKeySet();
+    /** Queues whose receivers throw on close. */
+    final Set<String> receiverCloseThrows = ConcurrentHashMap.newKeySet();
+    final Set<String> closedReceivers = ConcurrentHashMap.newKeySet();
+    final AtomicBoolean closed = new AtomicBoolean();
+
+    FaultyTransport(Transport delegate) {
+        this.delegate = delegate;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return delegate.capabilities();
+    }
+
+    @Override
+    public Sender sender(String queue) {
+        return delegate.sender(queue);
+    }
+
+    @Override
+    public Receiver receiver(String queue, ReceiverOptions options) {
+        Receiver r = delegate.receiver(queue, options);
+        return new Receiver() {
+            @Override
+            public List<Delivery> poll(int max, Duration wait) throws InterruptedException {
+                List<Delivery> out = new ArrayList<>();
+                for (Delivery d : r.poll(max, wait)) {
+                    out.add(new FaultyDelivery(d));
+                }
+                return out;
+            }
+
+            @Override
+            public void pause() {
+                r.pause();
+            }
+
+            @Override
+            public void resume() {
+                r.resume();
+            }
+
+            @Override
+            public void close() {
+                r.close();
+                closedReceivers.add(queue);
+                if (receiverCloseThrows.contains(queue)) {
+                    throw new IllegalStateException("receiver of " + queue + " failed to close");
+                }
+            }
+        };
+    }
+
+    @Override
+    public Health health() {
+        return delegate.health();
+    }
+
+    @Override
+    public int maxBodySize() {
+        return delegate.maxBodySize();
+    }
+
+    @Override
+    public void close() {
+        closed.set(true);
+        delegate.close();
+    }
+
+    private final class FaultyDelivery implements Delivery {
+        private final Delivery d;
+
+        FaultyDelivery(Delivery d) {
+            this.d = d;
+        }
+
+        @Override
+        public String id() {
+            return d.id();
+        }
+
+        @Override
+        public String key() {
+            return d.key();
+        }
+
+        @Override
+        public Map<String, String> headers() {
+            if (headersThrowOnce.remove(d.id())) {
+                throw new IllegalStateException("headers of " + d.id() + " unreadable");
+            }
+            return d.headers();
+        }
+
+        @Override
+        public byte[] body() {
+            return d.body();
+        }
+
+        @Override
+        public int deliveryCount() {
+            return d.deliveryCount();
+        }
+
+        @Override
+        public void ack() {
+            if (ackThrowsOnce.remove(d.id())) {
+                throw new IllegalStateException("ack of " + d.id() + " failed");
+            }
+            d.ack();
+        }
+
+        @Override
+        public void release() {
+            d.release();
+        }
+    }
+}
