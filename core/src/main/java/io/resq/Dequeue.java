@@ -17,7 +17,11 @@ public interface Dequeue<T> extends AutoCloseable {
     /** The queue this dequeue reads. */
     String queue();
 
-    /** The receive channel. */
+    /**
+     * The receive channel, filled by resq only ({@code add}, {@code offer} and {@code put} throw
+     * {@link UnsupportedOperationException}). After {@link #close()}, {@code take()} on the empty
+     * channel throws {@link IllegalStateException} and {@code poll(timeout)} returns {@code null} at once.
+     */
     BlockingQueue<Msg<T>> messages();
 
     /** The ack channel: put a received message to ack it, or {@code msg.failed(e)} to fail it. */

@@ -9,6 +9,12 @@ import java.util.concurrent.CompletableFuture;
  * what is put there is sent in batches with retry, and what could not be sent lands in
  * {@link #deadLetters()} with its failures — never silently dropped.
  *
+ * <p>One instance is shared by every caller of {@code queues.enqueue(queue, type)} with the same
+ * queue and type, and {@code Queues.close()} closes it. A message whose encoded body is over the
+ * send limit (the smaller of the broker's and resq's body limit, less
+ * {@link Queues#HISTORY_RESERVE_BYTES}) is refused with an {@link IllegalArgumentException} as the
+ * cause, never retried.
+ *
  * @param <T> the payload type
  */
 public interface Enqueue<T> extends AutoCloseable {
@@ -16,7 +22,10 @@ public interface Enqueue<T> extends AutoCloseable {
     /** The queue this enqueue writes. */
     String queue();
 
-    /** The send channel (bounded: {@code put} blocks when resq is behind). */
+    /**
+     * The send channel (bounded: {@code put} blocks when resq is behind). Once closed it refuses:
+     * {@code offer} returns {@code false}, {@code add} and {@code put} throw {@link IllegalStateException}.
+     */
     BlockingQueue<T> messages();
 
     /** What the send channel could not deliver after retries. Unbounded: drain it. */
@@ -34,7 +43,10 @@ public interface Enqueue<T> extends AutoCloseable {
     /** Sends without waiting; the future fails with a {@link SendException}. */
     CompletableFuture<Msg<T>> sendAsync(Msg<T> msg);
 
-    /** Sends what is still in the send channel (within a bounded time), then stops. Idempotent. */
+    /**
+     * Refuses further sends, sends what is still in the send channel (within 10 s; what is left
+     * goes to {@link #deadLetters()}), then stops. Idempotent. Closes it for every holder.
+     */
     @Override
     void close();
 }

@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * Sees what happens to messages: received, succeeded, retried in process, redelivered through the
  * broker, dead-lettered, and sends that failed. Every method has an empty default, so implement
- * only what you need. Methods are called on processing threads: keep them fast and never throw.
+ * only what you need. Methods are called on processing threads: keep them fast. A listener that
+ * throws is logged (rate-limited) and ignored: it never changes what happens to a message.
  *
  * <p>The default, {@link #logging()}, logs through SLF4J (logger {@code io.resq}): failures at
  * WARN/ERROR, successes at DEBUG, payloads never above DEBUG.
