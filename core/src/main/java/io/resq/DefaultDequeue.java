@@ -46,7 +46,7 @@ final class DefaultDequeue<T> implements Dequeue<T> {
         this.queue = queue;
         this.messages = new ReceiveChannel<>(settings.prefetch(), queue);
         this.receiver = transport.receiver(queue, new ReceiverOptions(group, settings.prefetch()));
-        this.settler = new Settler<>(transport, codec, queue, deadLetterQueue, redelivery, settings.listener(), settings.clock());
+        this.settler = new Settler<>(transport, codec, queue, group, deadLetterQueue, redelivery, settings.listener(), settings.clock());
         this.fetcher = new Thread(this::fetchLoop, "resq-dequeue-" + queue);
         this.acker = new Thread(this::ackLoop, "resq-acks-" + queue);
         fetcher.setDaemon(true);

@@ -89,7 +89,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         this.slots = new PrefetchSlots(prefetch, b.concurrency);
         this.retryPolicy = b.effectiveRetry();
         this.redeliveryPolicy = b.effectiveRedelivery();
-        this.settler = new Settler<>(transport, codec, queue, b.deadLetterQueue, redeliveryPolicy, listener, settings.clock());
+        this.settler = new Settler<>(transport, codec, queue, b.group, b.deadLetterQueue, redeliveryPolicy, listener, settings.clock());
         this.retry = retry(retryPolicy);
         this.breaker = b.circuitBreaker == null ? null : CircuitBreaker.of("resq-" + queue, b.circuitBreaker);
         this.limiter = b.timeout == null ? null

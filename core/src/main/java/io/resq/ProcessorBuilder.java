@@ -34,8 +34,6 @@ public final class ProcessorBuilder<T> {
     public static final int DEFAULT_PREFETCH = ReceiverOptions.DEFAULT_PREFETCH;
     /** How long close() waits for running handlers: 30 s. */
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
-    /** The consumer group when none is named: {@value ReceiverOptions#DEFAULT_GROUP}. */
-    public static final String DEFAULT_GROUP = ReceiverOptions.DEFAULT_GROUP;
 
     private final Queues queues;
     final String queue;
@@ -45,7 +43,8 @@ public final class ProcessorBuilder<T> {
     RetryPolicy redelivery = DEFAULT_REDELIVERY;
     private final java.util.Set<Class<? extends Throwable>> abortOn = new java.util.LinkedHashSet<>();
     String deadLetterQueue;
-    String group = DEFAULT_GROUP;
+    /** {@code null} until named: see {@link #group(String)}. */
+    String group;
     CircuitBreakerConfig circuitBreaker;
     Duration timeout;
     int concurrency = DEFAULT_CONCURRENCY;
@@ -152,7 +151,12 @@ public final class ProcessorBuilder<T> {
         return this;
     }
 
-    /** The consumer group; processors of one group share the queue's messages. Default {@value #DEFAULT_GROUP}. */
+    /**
+     * The consumer group; processors and dequeues of one group share the queue's messages, and each
+     * other group gets every message. There is no default: on a transport with consumer groups
+     * (Kafka, Redis Streams) a processor without one uses Kafka's configured {@code group.id}, or
+     * fails at {@link #start()} saying to call this. Transports without groups ignore it.
+     */
     public ProcessorBuilder<T> group(String value) {
         this.group = Args.name(value, "group");
         return this;

@@ -4,7 +4,7 @@ package io.resq;
  * A processor's state at one moment.
  *
  * @param queue        the queue it consumes
- * @param group        its consumer group
+ * @param group        the consumer group named with {@code group(...)}, or {@code null} when none was (Kafka then uses its configured {@code group.id})
  * @param running      false once closed
  * @param circuitState the circuit breaker's state (CLOSED, OPEN, HALF_OPEN, ...) or DISABLED
  * @param inFlight     messages fetched and not yet settled

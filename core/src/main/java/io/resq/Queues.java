@@ -79,17 +79,25 @@ public final class Queues implements AutoCloseable {
         return transport;
     }
 
-    /** The receiving side of {@code queue}, in the default group. */
+    /**
+     * The receiving side of {@code queue} with no group named: for transports without consumer
+     * groups (RabbitMQ, SQS, in-memory), or Kafka with a {@code group.id} in its configuration. On
+     * a transport with consumer groups and none configured it throws, saying to name one with
+     * {@link #dequeue(String, Class, String)}.
+     */
     public <T> Dequeue<T> dequeue(String queue, Class<T> type) {
-        return dequeue(queue, type, ReceiverOptions.DEFAULT_GROUP);
+        return open(queue, type, null);
     }
 
     /** The receiving side of {@code queue} in {@code group}: dequeues and processors of one group share messages. */
     public <T> Dequeue<T> dequeue(String queue, Class<T> type, String group) {
+        return open(queue, type, Args.name(group, "group"));
+    }
+
+    private <T> Dequeue<T> open(String queue, Class<T> type, String group) {
         requireOpen();
         Args.name(queue, "queue");
         Objects.requireNonNull(type, "type must not be null");
-        Args.name(group, "group");
         DefaultDequeue<T> d = new DefaultDequeue<>(transport, settings, codec(type), queue, group,
                 deadLetterQueueOf(queue), settings.redelivery);
         opened.add(d);

@@ -111,7 +111,10 @@ final class Redrive {
         Msg<P> again = msg.copy().queue(to).clearErrors().errors(Msg.withFailure(msg.errors(), record))
                 .attribute(REDRIVES_ATTRIBUTE, Integer.toString(redrives + 1)).attempt(1).build();
         try {
-            target.send(codec.encode(again, Duration.ZERO)).get(30, TimeUnit.SECONDS);
+            // Back to the group that gave it up, when the dead letter names one: the other groups handled it.
+            String group = msg.attributes().get(Settler.GROUP_ATTRIBUTE);
+            target.send(codec.encode(again, Duration.ZERO).withGroup(group == null || group.isBlank() ? null : group))
+                    .get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             if (e instanceof InterruptedException ie) {
                 throw ie;

@@ -1,6 +1,7 @@
 package io.resq;
 
 import io.resq.internal.DecodeException;
+import io.resq.internal.Headers;
 import io.resq.internal.MsgCodec;
 import io.resq.internal.PayloadTypeException;
 import io.resq.spi.Capability;
@@ -57,6 +58,9 @@ final class Settler<T> {
     }
 
     private final MsgCodec<T> codec;
+    /** The attribute of a dead letter that names the consumer group that gave it up. */
+    static final String GROUP_ATTRIBUTE = "resq-group";
+
     private final Transport transport;
     private final String queue;
     // Created on first use: a transport may create the queue with its sender, and a reader of a
@@ -64,6 +68,7 @@ final class Settler<T> {
     private volatile Sender retrySender;
     private volatile Sender deadLetterSender;
     private final String deadLetterQueue;
+    private final String group;
     private final RetryPolicy redelivery;
     private final Listener listener;
     private final Clock clock;
@@ -76,11 +81,16 @@ final class Settler<T> {
     private volatile Failure lastRefusal;
 
     Settler(Transport transport, MsgCodec<T> codec, String queue, String deadLetterQueue, RetryPolicy redelivery, Listener listener) {
-        this(transport, codec, queue, deadLetterQueue, redelivery, listener, Clock.systemUTC());
+        this(transport, codec, queue, null, deadLetterQueue, redelivery, listener, Clock.systemUTC());
     }
 
-    Settler(Transport transport, MsgCodec<T> codec, String queue, String deadLetterQueue, RetryPolicy redelivery, Listener listener,
-            Clock clock) {
+    /**
+     * @param group the consumer group whose failures this settles, or {@code null} when none was
+     *              named: redelivery copies are addressed to it, and dead letters record it
+     */
+    Settler(Transport transport, MsgCodec<T> codec, String queue, String group, String deadLetterQueue, RetryPolicy redelivery,
+            Listener listener, Clock clock) {
+        this.group = group;
         this.codec = codec;
         this.transport = transport;
         this.queue = queue;
@@ -140,7 +150,8 @@ final class Settler<T> {
                 if (out == null) {
                     return tooLarge(delivery, msg, failure, whenReleased);
                 }
-                Throwable refusal = confirm(retrySender(), out);
+                // The copy belongs to the group that failed: other groups handled (or will handle) the original.
+                Throwable refusal = confirm(retrySender(), out.withGroup(group));
                 if (refusal == null) {
                     ack(delivery, msg.id());
                     listener.onRedelivered(msg, failure, delay);
@@ -149,7 +160,7 @@ final class Settler<T> {
                 return refusal instanceof IllegalArgumentException ? tooLarge(delivery, msg, failure, whenReleased)
                         : refused(delivery, msg, refusal, whenReleased);
             }
-            Msg<T> dead = msg.copy().clearErrors().errors(history).build();
+            Msg<T> dead = recordGroup(msg.copy().clearErrors().errors(history)).build();
             Outbound out = fitter.fit(dead, Duration.ZERO);
             if (out == null) {
                 return tooLarge(delivery, msg, failure, whenReleased);
@@ -176,13 +187,14 @@ final class Settler<T> {
             Failure failure = Failure.of(error, now);
             if (error instanceof PayloadTypeException wrong) {
                 Msg<byte[]> envelope = wrong.envelope();
-                Msg<byte[]> dead = envelope.copy().clearErrors().errors(Msg.withFailure(envelope.errors(), failure)).build();
+                Msg<byte[]> dead = recordGroup(envelope.copy().clearErrors().errors(Msg.withFailure(envelope.errors(), failure))).build();
                 Outbound out = fitter.fitReceived(dead);
                 if (out != null) {
                     return deadLetter(delivery, out, envelope, dead, failure, whenReleased);
                 }
             }
-            Outbound copy = MsgCodec.rawCopy(delivery.id(), delivery.key(), delivery.body(), List.of(CopyFitter.withoutStackTrace(failure)), now);
+            Outbound copy = recordGroup(MsgCodec.rawCopy(delivery.id(), delivery.key(), delivery.body(),
+                    List.of(CopyFitter.withoutStackTrace(failure)), now));
             return deadLetter(delivery, copy, null, rawMsg(delivery, now, failure), failure, whenReleased);
         } catch (RuntimeException | StackOverflowError e) {
             return refused(delivery, null, e, whenReleased);
@@ -195,8 +207,18 @@ final class Settler<T> {
         Failure why = new Failure(413, "resq.too-large", "a copy of this message with its error history is over the limit of "
                 + fitter.limit() + " bytes even with the history shrunk; the body is kept as it arrived", "", now);
         List<Failure> errors = List.of(CopyFitter.withoutStackTrace(failure), why);
-        Outbound copy = MsgCodec.rawCopy(msg.id(), delivery.key(), delivery.body(), errors, msg.dispatchedAt());
+        Outbound copy = recordGroup(MsgCodec.rawCopy(msg.id(), delivery.key(), delivery.body(), errors, msg.dispatchedAt()));
         return deadLetter(delivery, copy, msg, rawMsg(delivery, now, why), why, whenReleased);
+    }
+
+    /** A dead letter says which group gave it up: the attribute {@value #GROUP_ATTRIBUTE}. */
+    private <P> Msg.Builder<P> recordGroup(Msg.Builder<P> dead) {
+        return group == null ? dead : dead.attribute(GROUP_ATTRIBUTE, group);
+    }
+
+    /** The same for a raw copy, whose attributes travel as headers. */
+    private Outbound recordGroup(Outbound raw) {
+        return group == null ? raw : raw.withHeader(Headers.ATTRIBUTE_PREFIX + GROUP_ATTRIBUTE, group);
     }
 
     private Outcome deadLetter(Delivery delivery, Outbound copy, Msg<?> original, Msg<?> reported, Failure failure, Runnable whenReleased) {

@@ -3,6 +3,7 @@ package io.resq;
 import io.resq.spi.Capability;
 import io.resq.spi.Delivery;
 import io.resq.spi.Health;
+import io.resq.spi.Outbound;
 import io.resq.spi.Receiver;
 import io.resq.spi.ReceiverOptions;
 import io.resq.spi.Sender;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -30,6 +32,8 @@ final class FaultyTransport implements Transport {
     final Set<String> receiverCloseThrows = ConcurrentHashMap.newKeySet();
     final Set<String> closedReceivers = ConcurrentHashMap.newKeySet();
     final AtomicBoolean closed = new AtomicBoolean();
+    /** Every message handed to a sender, with its queue. */
+    final List<Map.Entry<String, Outbound>> sent = new CopyOnWriteArrayList<>();
 
     FaultyTransport(Transport delegate) {
         this.delegate = delegate;
@@ -42,7 +46,11 @@ final class FaultyTransport implements Transport {
 
     @Override
     public Sender sender(String queue) {
-        return delegate.sender(queue);
+        Sender s = delegate.sender(queue);
+        return messages -> {
+            messages.forEach(m -> sent.add(Map.entry(queue, m)));
+            return s.send(messages);
+        };
     }
 
     @Override

@@ -159,7 +159,7 @@ public final class RedisBenchmark {
             public void consume(String stream, int count, long[] latencies) throws Exception {
                 AtomicInteger received = new AtomicInteger();
                 CountDownLatch done = new CountDownLatch(1);
-                Processor<String> p = queues.processor(stream, String.class)
+                Processor<String> p = queues.processor(stream, String.class).group("bench")
                         .concurrency(1)
                         .retry(RetryPolicy.none())
                         .handler(s -> {

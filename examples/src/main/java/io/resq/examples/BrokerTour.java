@@ -32,6 +32,7 @@ final class BrokerTour {
         AtomicInteger flaky = new AtomicInteger();
         CountDownLatch settled = new CountDownLatch(5);
         Processor<TourOrder> processor = queues.processor(queue, TourOrder.class)
+                .group("broker-tour") // on Kafka and Redis the group is required: applications in one group share messages
                 .concurrency(4)
                 .retry(RetryPolicy.none())
                 .redelivery(RetryPolicy.fixed(Duration.ofSeconds(1)).maxAttempts(2))

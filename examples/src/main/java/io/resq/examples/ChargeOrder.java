@@ -9,6 +9,7 @@ import java.util.Objects;
  *
  * <pre>{@code
  * queues.processor("orders", Order.class)
+ *       .group("billing")
  *       .abortOn(InvalidOrderException.class)
  *       .handler(new ChargeOrder(gateway))
  *       .start();

@@ -102,6 +102,7 @@ public final class QuickStart {
 
         // 2 calls per delivery x 3 deliveries: dave's order is tried 6 times before it is dead-lettered.
         Processor<Order> processor = queues.processor("orders", Order.class)
+                .group("billing") // required on Kafka and Redis Streams; ignored by the in-memory transport
                 .retry(RetryPolicy.fixed(Duration.ofMillis(50)).maxAttempts(2))
                 .redelivery(RetryPolicy.exponential(Duration.ofMillis(100), 2.0).maxAttempts(3))
                 .timeout(Duration.ofMillis(300))

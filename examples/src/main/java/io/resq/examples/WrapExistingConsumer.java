@@ -70,6 +70,7 @@ public final class WrapExistingConsumer {
             out.println("   resq sent order 104; the queue now holds: " + bodies(transport, "shipments"));
 
             Processor<Order> processor = queues.processor("shipments", Order.class)
+                    .group("shipping")
                     .retry(RetryPolicy.fixed(Duration.ofMillis(100)).maxAttempts(3))
                     .redelivery(RetryPolicy.exponential(Duration.ofMillis(200), 2.0).maxAttempts(3))
                     .handler(existing::accept) // the whole migration of the callback is this line

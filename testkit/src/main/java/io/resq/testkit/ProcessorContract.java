@@ -39,6 +39,9 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 public abstract class ProcessorContract {
 
+    /** The consumer group of the processors under test. */
+    protected static final String GROUP = "contract";
+
     /** The queues under test, over a fresh transport, created before each test and closed after it. */
     protected Queues queues;
     /** The transport under {@link #queues}. */
@@ -103,7 +106,7 @@ public abstract class ProcessorContract {
         String queue = queueName("many");
         int n = 500;
         Set<String> handled = ConcurrentHashMap.newKeySet();
-        Processor<String> p = queues.processor(queue, String.class).concurrency(4).handler(handled::add).start();
+        Processor<String> p = queues.processor(queue, String.class).group(GROUP).concurrency(4).handler(handled::add).start();
         Enqueue<String> out = queues.enqueue(queue, String.class);
         for (int i = 0; i < n; i++) {
             out.messages().put("m" + i);
@@ -119,7 +122,7 @@ public abstract class ProcessorContract {
         String queue = queueName("fail");
         AtomicInteger calls = new AtomicInteger();
         List<Integer> attempts = Collections.synchronizedList(new ArrayList<>());
-        queues.processor(queue, String.class)
+        queues.processor(queue, String.class).group(GROUP)
                 .retry(RetryPolicy.fixed(Duration.ofMillis(10)).maxAttempts(2))
                 .redelivery(RetryPolicy.fixed(Duration.ofSeconds(1)).maxAttempts(2))
                 .msgHandler(m -> {
@@ -154,7 +157,7 @@ public abstract class ProcessorContract {
         String queue = queueName("garbage");
         byte[] garbage = {'{', '"', 'n', 'o', (byte) 0xff, 0};
         Set<String> handled = ConcurrentHashMap.newKeySet();
-        queues.processor(queue, String.class).handler(handled::add).start();
+        queues.processor(queue, String.class).group(GROUP).handler(handled::add).start();
         transport.sender(queue).send(Outbound.of("garbage-1", garbage)).get(30, TimeUnit.SECONDS);
         queues.enqueue(queue, String.class).send("after");
 
@@ -170,7 +173,7 @@ public abstract class ProcessorContract {
     @Test
     void timeoutCountsAs504() throws Exception {
         String queue = queueName("slow");
-        queues.processor(queue, String.class)
+        queues.processor(queue, String.class).group(GROUP)
                 .retry(RetryPolicy.none())
                 .redelivery(RetryPolicy.none())
                 .timeout(Duration.ofMillis(200))
@@ -189,7 +192,7 @@ public abstract class ProcessorContract {
         AtomicBoolean broken = new AtomicBoolean(true);
         AtomicInteger calls = new AtomicInteger();
         Set<String> handled = ConcurrentHashMap.newKeySet();
-        Processor<String> p = queues.processor(queue, String.class)
+        Processor<String> p = queues.processor(queue, String.class).group(GROUP)
                 .retry(RetryPolicy.none())
                 .redelivery(RetryPolicy.fixed(Duration.ofMillis(100)).maxAttempts(50))
                 .circuitBreaker(CircuitBreakerConfig.custom()
@@ -234,7 +237,7 @@ public abstract class ProcessorContract {
         AtomicBoolean overlap = new AtomicBoolean();
         Map<String, List<Integer>> seen = new ConcurrentHashMap<>();
         AtomicInteger count = new AtomicInteger();
-        queues.processor(queue, String.class)
+        queues.processor(queue, String.class).group(GROUP)
                 .concurrency(8)
                 .msgHandler(m -> {
                     if (!active.add(m.key())) {
@@ -270,7 +273,7 @@ public abstract class ProcessorContract {
         String queue = queueName("close");
         int n = 200;
         Set<String> handled = ConcurrentHashMap.newKeySet();
-        Processor<String> first = queues.processor(queue, String.class).concurrency(4).handler(s -> {
+        Processor<String> first = queues.processor(queue, String.class).group(GROUP).concurrency(4).handler(s -> {
             Thread.sleep(5);
             handled.add(s);
         }).start();
@@ -285,7 +288,7 @@ public abstract class ProcessorContract {
         int handledByFirst = handled.size();
         assertThat(first.health().running()).isFalse();
 
-        queues.processor(queue, String.class).concurrency(4).handler(handled::add).start();
+        queues.processor(queue, String.class).group(GROUP).concurrency(4).handler(handled::add).start();
 
         assertThat(await(() -> handled.size() == n)).as("handled %s of %s (%s by the first processor)", handled.size(), n, handledByFirst).isTrue();
         assertThat(handled).isEqualTo(sent);
@@ -295,7 +298,7 @@ public abstract class ProcessorContract {
     void healthReportsTheTransportAndEachProcessor() throws Exception {
         String queue = queueName("health");
         Set<String> handled = ConcurrentHashMap.newKeySet();
-        queues.processor(queue, String.class).handler(handled::add).start();
+        queues.processor(queue, String.class).group(GROUP).handler(handled::add).start();
         queues.enqueue(queue, String.class).send("x");
 
         assertThat(await(() -> queues.health().processors().get(0).succeeded() == 1)).isTrue();
@@ -314,7 +317,7 @@ public abstract class ProcessorContract {
         RefusingTransport refusing = new RefusingTransport(transport).refuse(queue + "_deadletter", RefusingTransport.Mode.FAIL_SENDS);
         AtomicInteger calls = new AtomicInteger();
         try (Queues over = Queues.using(refusing)) {
-            Processor<String> p = over.processor(queue, String.class).retry(RetryPolicy.none()).redelivery(RetryPolicy.none())
+            Processor<String> p = over.processor(queue, String.class).group(GROUP).retry(RetryPolicy.none()).redelivery(RetryPolicy.none())
                     .handler(s -> {
                         calls.incrementAndGet();
                         throw new IllegalStateException("always");
@@ -342,7 +345,7 @@ public abstract class ProcessorContract {
         try (Queues over = Queues.using(refusing)) {
             queues.enqueue(queue, String.class).send("x");
             refusing.refuse(queue, RefusingTransport.Mode.THROW_FROM_SENDER);
-            Processor<String> p = over.processor(queue, String.class).retry(RetryPolicy.none())
+            Processor<String> p = over.processor(queue, String.class).group(GROUP).retry(RetryPolicy.none())
                     .redelivery(RetryPolicy.fixed(Duration.ofMillis(100)).maxAttempts(2))
                     .handler(s -> {
                         calls.incrementAndGet();
@@ -365,7 +368,7 @@ public abstract class ProcessorContract {
         int limit = Math.min(transport.maxBodySize(), Queues.DEFAULT_MAX_BODY_SIZE);
         // As large as Enqueue accepts, less room for the envelope's own fields.
         String payload = "p".repeat(limit - Math.min(Queues.HISTORY_RESERVE_BYTES, limit / 4) - 1024);
-        queues.processor(queue, String.class).retry(RetryPolicy.none())
+        queues.processor(queue, String.class).group(GROUP).retry(RetryPolicy.none())
                 .redelivery(RetryPolicy.fixed(Duration.ofMillis(100)).maxAttempts(3))
                 .handler(s -> {
                     throw new IllegalStateException("e".repeat(100_000));
@@ -378,5 +381,62 @@ public abstract class ProcessorContract {
             assertThat(m.errors()).hasSize(3);
             assertThat(m.errors()).allSatisfy(f -> assertThat(f.message()).startsWith("eee"));
         });
+    }
+
+    @Test
+    void aRedeliveryBelongsToTheGroupThatFailed() throws Exception {
+        String queue = queueName("groups");
+        int n = 10;
+        Map<String, AtomicInteger> failedByA = new ConcurrentHashMap<>();
+        Map<String, AtomicInteger> handledByA = new ConcurrentHashMap<>();
+        Map<String, AtomicInteger> handledByB = new ConcurrentHashMap<>();
+        RetryPolicy redelivery = RetryPolicy.fixed(Duration.ofMillis(200)).maxAttempts(3);
+        // Group a fails every message once; group b never fails.
+        queues.processor(queue, String.class).group("a").retry(RetryPolicy.none()).redelivery(redelivery).concurrency(2)
+                .msgHandler(m -> {
+                    if (failedByA.computeIfAbsent(m.id(), k -> new AtomicInteger()).getAndIncrement() == 0) {
+                        throw new IllegalStateException("a fails " + m.id() + " once");
+                    }
+                    handledByA.computeIfAbsent(m.id(), k -> new AtomicInteger()).incrementAndGet();
+                }).start();
+        queues.processor(queue, String.class).group("b").retry(RetryPolicy.none()).redelivery(redelivery).concurrency(2)
+                .msgHandler(m -> handledByB.computeIfAbsent(m.id(), k -> new AtomicInteger()).incrementAndGet()).start();
+        Enqueue<String> out = queues.enqueue(queue, String.class);
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            ids.add(out.send(Msg.builder("m" + i).key("k" + i).build()).id());
+        }
+
+        if (transport.capabilities().contains(Capability.CONSUMER_GROUPS)) {
+            assertThat(await(() -> handledByA.size() == n && handledByB.size() == n))
+                    .as("a handled %s, b handled %s of %s", handledByA.size(), handledByB.size(), n).isTrue();
+            Thread.sleep(1500); // room for a stray copy to arrive
+            assertThat(handledByB.keySet()).containsExactlyInAnyOrderElementsOf(ids);
+            assertThat(handledByB.values()).as("b handles each message once, never a's redelivery").allSatisfy(c -> assertThat(c.get()).isEqualTo(1));
+            assertThat(failedByA.values()).as("a: the original, then its own redelivery").allSatisfy(c -> assertThat(c.get()).isEqualTo(2));
+            assertThat(handledByA.values()).allSatisfy(c -> assertThat(c.get()).isEqualTo(1));
+        } else {
+            // Without consumer groups the group is a no-op: the two processors compete, and each message succeeds once.
+            assertThat(await(() -> ids.stream().allMatch(id -> handledByA.containsKey(id) || handledByB.containsKey(id)))).isTrue();
+            Thread.sleep(1500);
+            for (String id : ids) {
+                int successes = handledByA.getOrDefault(id, new AtomicInteger()).get() + handledByB.getOrDefault(id, new AtomicInteger()).get();
+                assertThat(successes).as("successes of %s", id).isEqualTo(1);
+            }
+        }
+        assertThat(queues.health().processors()).allSatisfy(h -> assertThat(h.deadLettered()).isZero());
+    }
+
+    @Test
+    void aDeadLetterNamesTheGroupThatGaveItUp() throws Exception {
+        String queue = queueName("deadgroup");
+        queues.processor(queue, String.class).group("billing").retry(RetryPolicy.none()).redelivery(RetryPolicy.none())
+                .handler(s -> {
+                    throw new IllegalStateException("never");
+                }).start();
+        queues.enqueue(queue, String.class).send("x");
+
+        List<Msg<String>> dead = deadLetters(queue + "_deadletter", String.class, 1);
+        assertThat(dead).singleElement().satisfies(m -> assertThat(m.attributes()).containsEntry("resq-group", "billing"));
     }
 }

@@ -56,13 +56,16 @@ final class KafkaClientConfig {
         return bootstrap;
     }
 
-    /** The consumer group a receiver uses: the configured {@code group.id} stands in for resq's default group. */
-    String groupFor(String requested, String defaultGroup) {
-        Object configured = user.get(ConsumerConfig.GROUP_ID_CONFIG);
-        if (requested.equals(defaultGroup) && configured != null && !configured.toString().isBlank()) {
-            return configured.toString();
+    /**
+     * The consumer group a receiver uses: the one named with {@code group(...)}, else the configured
+     * {@code group.id}, else {@code null} (there is no group shared by unrelated applications).
+     */
+    String groupFor(String requested) {
+        if (requested != null) {
+            return requested;
         }
-        return requested;
+        Object configured = user.get(ConsumerConfig.GROUP_ID_CONFIG);
+        return configured != null && !configured.toString().isBlank() ? configured.toString() : null;
     }
 
     /** The user's producer {@code max.request.size}, or Kafka's default. */

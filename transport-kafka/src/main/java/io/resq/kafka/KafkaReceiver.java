@@ -30,12 +30,12 @@ final class KafkaReceiver implements Receiver {
     private final Object closeLock = new Object();
     private boolean closed;
 
-    KafkaReceiver(String topic, String retryTopic, String group, HoldLimit holdLimit, Consumer<byte[], byte[]> consumer,
+    KafkaReceiver(String topic, List<String> retryTopics, String group, HoldLimit holdLimit, Consumer<byte[], byte[]> consumer,
                   Duration closeTimeout, Runnable onClose) {
         this.topic = topic;
         this.group = group;
         this.book = new DeliveryBook(topic, holdLimit);
-        this.loop = new PollLoop(consumer, book, topic, retryTopic, closeTimeout);
+        this.loop = new PollLoop(consumer, book, topic, retryTopics, closeTimeout);
         this.closeTimeout = closeTimeout;
         this.onClose = onClose;
         this.thread = new Thread(loop, "resq-kafka-" + topic + "-" + group);

@@ -6,6 +6,8 @@ import io.resq.spi.Sender;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.HashSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.Producer;
@@ -40,14 +42,17 @@ final class KafkaSender implements Sender {
         }
         List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(messages.size());
         try {
-            boolean delayed = false;
             long now = System.currentTimeMillis();
+            Set<String> targets = new HashSet<>();
             for (Outbound m : messages) {
-                delayed |= !m.delay().isZero();
-                records.add(toRecord(m, now));
+                ProducerRecord<byte[], byte[]> r = toRecord(m, now);
+                records.add(r);
+                if (!r.topic().equals(topic)) {
+                    targets.add(r.topic());
+                }
             }
-            if (delayed) {
-                transport.ensureTopics(List.of(transport.retryTopic(topic)));
+            if (!targets.isEmpty()) {
+                transport.ensureTopics(targets);
             }
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
@@ -95,7 +100,8 @@ final class KafkaSender implements Sender {
                     + " bytes (body " + m.body().length + ", key and headers included), over the limit of "
                     + transport.maxRecordSize() + " bytes for topic '" + topic + "' (" + transport.limitExplanation() + ")");
         }
-        String target = due == 0 ? topic : transport.retryTopic(topic);
+        // A copy for one group goes to that group's retry topic, due or not: no other group reads it.
+        String target = m.group() != null ? transport.retryTopic(topic, m.group()) : due == 0 ? topic : transport.retryTopic(topic);
         return new ProducerRecord<>(target, null, null, key, m.body(), headers);
     }
 

@@ -115,15 +115,21 @@ public final class KafkaTransport implements Transport {
         requireTopic(queue);
         Objects.requireNonNull(options, "options must not be null");
         requireOpen();
-        String retry = retryTopic(queue);
-        ensureTopics(List.of(queue, retry));
-        String group = config.groupFor(options.group(), ReceiverOptions.DEFAULT_GROUP);
+        String group = config.groupFor(options.group());
+        if (group == null) {
+            throw ReceiverOptions.noGroup("Kafka at " + config.bootstrap(), queue);
+        }
+        // The shared retry topic holds delayed sends; the group's own holds its redeliveries.
+        List<String> retries = List.of(retryTopic(queue), retryTopic(queue, group));
+        List<String> all = new ArrayList<>(retries);
+        all.add(0, queue);
+        ensureTopics(all);
         KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config.consumer(group, queue));
         KafkaReceiver[] self = new KafkaReceiver[1];
         // Pausing at a small prefetch would cost a fetch round trip every few records (3x slower,
         // measured); the core's prefetch still bounds what is handed out.
         HoldLimit holdLimit = HoldLimit.of(options.prefetch(), config.maxPollRecords(), config.maxPartitionFetchBytes());
-        self[0] = new KafkaReceiver(queue, retry, group, holdLimit, consumer, closeTimeout, () -> receivers.remove(self[0]));
+        self[0] = new KafkaReceiver(queue, retries, group, holdLimit, consumer, closeTimeout, () -> receivers.remove(self[0]));
         receivers.add(self[0]);
         self[0].start();
         if (closed) {
@@ -200,6 +206,15 @@ public final class KafkaTransport implements Transport {
         return topic + retrySuffix;
     }
 
+    /**
+     * The retry topic of {@code group}'s redeliveries of {@code topic}: {@code <topic>_retry-<group>},
+     * read by that group only. A group name that is not a legal topic name, or too long, is
+     * replaced by a readable part of it and a hash of the whole, so distinct groups never share one.
+     */
+    String retryTopic(String topic, String group) {
+        return GroupTopics.retryTopic(topic + retrySuffix, group);
+    }
+
     int maxRecordSize() {
         return maxRecordSize;
     }
@@ -209,7 +224,7 @@ public final class KafkaTransport implements Transport {
                 + ", less " + FRAMING_BYTES + " bytes for key, headers and framing";
     }
 
-    void ensureTopics(List<String> topics) {
+    void ensureTopics(java.util.Collection<String> topics) {
         if (autoCreateTopics) {
             admin.ensureTopics(topics);
         }

@@ -2,6 +2,7 @@ package io.resq.kafka;
 
 import java.time.Duration;
 import java.util.Collection;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -41,7 +42,8 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
     private final Consumer<byte[], byte[]> consumer;
     private final DeliveryBook book;
     private final String topic;
-    private final String retryTopic;
+    /** The retry topics read with the topic: the shared one of delayed sends and the group's own. */
+    private final Set<String> retryTopics;
     private final Duration closeTimeout;
     /** Loop thread only: retry-topic partitions held back, and until when (epoch ms). */
     private final Map<TopicPartition, Long> dueAt = new HashMap<>();
@@ -50,18 +52,20 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
     /** Loop thread only: whether the last {@link #updatePauses} paused a partition for backpressure. */
     private boolean backpressured;
 
-    PollLoop(Consumer<byte[], byte[]> consumer, DeliveryBook book, String topic, String retryTopic, Duration closeTimeout) {
+    PollLoop(Consumer<byte[], byte[]> consumer, DeliveryBook book, String topic, List<String> retryTopics, Duration closeTimeout) {
         this.consumer = consumer;
         this.book = book;
         this.topic = topic;
-        this.retryTopic = retryTopic;
+        this.retryTopics = Set.copyOf(retryTopics);
         this.closeTimeout = closeTimeout;
     }
 
     @Override
     public void run() {
         try {
-            consumer.subscribe(List.of(topic, retryTopic), this);
+            List<String> topics = new ArrayList<>(retryTopics);
+            topics.add(0, topic);
+            consumer.subscribe(topics, this);
             while (!book.closing()) {
                 boolean fetchable = updatePauses();
                 // Pause state changes only between polls: while a partition is paused for
@@ -107,7 +111,7 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
                 // poll() waiting while acks make the busy partitions resumable; with everything
                 // paused the loop waits for a settle instead and fetches as soon as one resumes.
                 for (TopicPartition tp : assignment) {
-                    if (tp.topic().equals(retryTopic)) {
+                    if (retryTopics.contains(tp.topic())) {
                         want.add(tp);
                     }
                 }
@@ -146,7 +150,7 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
         for (TopicPartition tp : records.partitions()) {
             List<ConsumerRecord<byte[], byte[]>> list = records.records(tp);
             int take = list.size();
-            if (tp.topic().equals(retryTopic)) {
+            if (retryTopics.contains(tp.topic())) {
                 long now = System.currentTimeMillis();
                 for (int i = 0; i < list.size(); i++) {
                     long due = HeaderMapping.due(list.get(i).headers());

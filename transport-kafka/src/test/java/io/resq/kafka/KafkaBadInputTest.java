@@ -66,7 +66,7 @@ class KafkaBadInputTest {
         try (KafkaTransport t = KafkaTransport.create(config())) {
             assertThatThrownBy(() -> t.sender("orders/eu")).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("orders/eu").hasMessageContaining("topic name");
-            assertThatThrownBy(() -> t.receiver("a b", ReceiverOptions.defaults())).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> t.receiver("a b", ReceiverOptions.group("test"))).isInstanceOf(IllegalArgumentException.class);
         }
     }
 
@@ -110,14 +110,14 @@ class KafkaBadInputTest {
     @Test
     void closedTransportRefusesEverythingAndSaysClosed() throws Exception {
         KafkaTransport t = KafkaTransport.create(config());
-        Receiver r = t.receiver("bad_closed", ReceiverOptions.defaults());
+        Receiver r = t.receiver("bad_closed", ReceiverOptions.group("test"));
         t.close();
         t.close(); // idempotent
 
         assertThat(t.health().isUp()).isFalse();
         assertThat(t.health().detail()).contains("closed");
         assertThatThrownBy(() -> t.sender("bad_closed")).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
-        assertThatThrownBy(() -> t.receiver("bad_closed", ReceiverOptions.defaults()))
+        assertThatThrownBy(() -> t.receiver("bad_closed", ReceiverOptions.group("test")))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
         assertThatThrownBy(() -> r.poll(1, Duration.ofMillis(10))).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
         r.close(); // idempotent after the transport closed it
@@ -126,7 +126,7 @@ class KafkaBadInputTest {
     @Test
     void pollArgumentsAreChecked() {
         try (KafkaTransport t = KafkaTransport.create(config())) {
-            Receiver r = t.receiver("bad_args", ReceiverOptions.defaults());
+            Receiver r = t.receiver("bad_args", ReceiverOptions.group("test"));
             assertThatThrownBy(() -> r.poll(0, Duration.ofMillis(10))).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("max must be >= 1, was 0");
         }

@@ -63,7 +63,7 @@ class KafkaFaultTest {
         Set<String> confirmed = ConcurrentHashMap.newKeySet();
         AtomicInteger sendFailures = new AtomicInteger();
         try (Queues queues = Queues.using(KafkaTransport.create(config()))) {
-            queues.processor(topic, String.class).concurrency(8)
+            queues.processor(topic, String.class).group("fault").concurrency(8)
                     .handler(p -> {
                         Thread.sleep(1);
                         handled.computeIfAbsent(p, k -> new AtomicInteger()).incrementAndGet();

@@ -126,7 +126,7 @@ class KafkaReceiverTest {
         AtomicInteger calls = new AtomicInteger();
         Set<String> handled = ConcurrentHashMap.newKeySet();
         try (Queues queues = Queues.using(KafkaTransport.builder(config).topicPartitions(1).build())) {
-            Processor<String> p = queues.processor(topic, String.class)
+            Processor<String> p = queues.processor(topic, String.class).group("resq")
                     .concurrency(1)
                     .retry(RetryPolicy.none())
                     .handler(s -> {
@@ -234,7 +234,7 @@ class KafkaReceiverTest {
         try (KafkaProducer<byte[], byte[]> raw = rawProducer()) {
             Set<String> handled = ConcurrentHashMap.newKeySet();
             try (Queues queues = Queues.builder(KafkaTransport.create(config())).envelopeMode(EnvelopeMode.RAW).build()) {
-                queues.processor(rawTopic, String.class).msgHandler(m -> handled.add(m.payload() + "|" + m.attempt())).start();
+                queues.processor(rawTopic, String.class).group("raw").msgHandler(m -> handled.add(m.payload() + "|" + m.attempt())).start();
                 raw.send(new ProducerRecord<>(rawTopic, null, "{\"order\":1}".getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                 while (handled.isEmpty() && System.nanoTime() < deadline) {
@@ -243,7 +243,7 @@ class KafkaReceiverTest {
                 assertThat(handled).containsExactly("{\"order\":1}|1");
             }
             try (Queues queues = Queues.using(KafkaTransport.create(config()))) {
-                queues.processor(envTopic, String.class).handler(s -> { }).start();
+                queues.processor(envTopic, String.class).group("env").handler(s -> { }).start();
                 raw.send(new ProducerRecord<>(envTopic, null, "not an envelope".getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
                 try (var dead = queues.dequeue(envTopic + "_deadletter", byte[].class, "dlq-reader")) {
                     Msg<byte[]> m = dead.messages().poll(30, TimeUnit.SECONDS);

@@ -23,4 +23,12 @@ final class Keys {
     static String delayed(String queue) {
         return queue.indexOf('{') >= 0 ? queue + ":resq-delayed" : "{" + queue + "}:resq-delayed";
     }
+
+    /**
+     * The sorted set of {@code group}'s delayed redeliveries of {@code queue}: the queue's delayed
+     * set name followed by {@code :<group>}, in the same hash slot. Only that group's receivers move it.
+     */
+    static String delayed(String queue, String group) {
+        return delayed(queue) + ":" + group;
+    }
 }

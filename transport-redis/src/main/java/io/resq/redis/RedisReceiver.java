@@ -66,6 +66,10 @@ final class RedisReceiver implements Receiver {
     private final int prefetch;
     private final byte[] stream;
     private final byte[] delayed;
+    /** This group's own delayed redeliveries; receivers of other groups never move them. */
+    private final byte[] groupDelayed;
+    /** Entries addressed to another group, to XACK (never XDEL: they are that group's) without handing out. */
+    private final Queue<String> skips = new ConcurrentLinkedQueue<>();
     private final byte[] groupBytes;
     private final byte[] consumerBytes;
 
@@ -87,11 +91,15 @@ final class RedisReceiver implements Receiver {
         this.client = transport.client();
         this.settings = transport.settings();
         this.queue = queue;
+        if (options.group() == null) {
+            throw ReceiverOptions.noGroup("Redis at " + transport.endpoint(), queue);
+        }
         this.group = options.group();
         this.prefetch = options.prefetch();
         this.consumer = "resq-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8);
         this.stream = StreamFields.utf8(Keys.stream(queue));
         this.delayed = StreamFields.utf8(Keys.delayed(queue));
+        this.groupDelayed = StreamFields.utf8(Keys.delayed(queue, group));
         this.groupBytes = StreamFields.utf8(group);
         this.consumerBytes = StreamFields.utf8(consumer);
         ensureGroup();
@@ -189,10 +197,15 @@ final class RedisReceiver implements Receiver {
         if (now < nextMoveAt) {
             return nextMoveAt - now;
         }
-        List<?> r = (List<?>) Scripts.MOVE_DUE.run(client, List.of(delayed, stream),
-                List.of(StreamFields.utf8(Integer.toString(MOVE_BATCH)), StreamFields.utf8(Long.toString(settings.maxLength()))));
-        long moved = (Long) r.get(0);
-        long untilNext = (Long) r.get(1);
+        long moved = 0;
+        long untilNext = -1;
+        for (byte[] set : List.of(delayed, groupDelayed)) {
+            List<?> r = (List<?>) Scripts.MOVE_DUE.run(client, List.of(set, stream),
+                    List.of(StreamFields.utf8(Integer.toString(MOVE_BATCH)), StreamFields.utf8(Long.toString(settings.maxLength()))));
+            moved = Math.max(moved, (Long) r.get(0));
+            long next = (Long) r.get(1);
+            untilNext = untilNext < 0 ? next : next < 0 ? untilNext : Math.min(untilNext, next);
+        }
         if (moved > 0) {
             log.debug("moved {} due delayed messages into stream {}", moved, queue);
         }
@@ -227,7 +240,10 @@ final class RedisReceiver implements Receiver {
             @SuppressWarnings("unchecked")
             List<byte[]> fields = (List<byte[]>) e.get(1);
             int count = (int) Math.min(Integer.MAX_VALUE, (Long) e.get(2));
-            out.add(track(entryId, fields, count));
+            RedisDelivery d = track(entryId, fields, count);
+            if (d != null) {
+                out.add(d);
+            }
         }
         if (!out.isEmpty()) {
             log.debug("reclaimed {} entries of stream {} for consumer {}", out.size(), queue, consumer);
@@ -254,14 +270,27 @@ final class RedisReceiver implements Receiver {
                     flat.add(v);
                 });
                 // A ">" read is always the entry's first delivery.
-                out.add(track(e.getID().toString(), flat, 1));
+                RedisDelivery d = track(e.getID().toString(), flat, 1);
+                if (d != null) {
+                    out.add(d);
+                }
             }
         }
         return out;
     }
 
+    /** The delivery of an entry, tracked as unsettled; {@code null} for another group's redelivery, which is skipped. */
     private RedisDelivery track(String entryId, List<byte[]> fields, int count) {
-        RedisDelivery d = new RedisDelivery(this, entryId, StreamFields.decode(entryId, fields), count);
+        StreamFields.Decoded decoded = StreamFields.decode(entryId, fields);
+        String owner = decoded.headers().get(StreamFields.GROUP);
+        if (owner != null && !owner.equals(group)) {
+            skips.add(entryId);
+            if (ackFlushScheduled.compareAndSet(false, true) && !transport.runInBackground(this::flushAcks)) {
+                flushAcks();
+            }
+            return null;
+        }
+        RedisDelivery d = new RedisDelivery(this, entryId, decoded, count);
         unsettled.put(entryId, d);
         return d;
     }
@@ -287,6 +316,7 @@ final class RedisReceiver implements Receiver {
      */
     void flushAcks() {
         ackFlushScheduled.set(false);
+        flushSkips();
         while (!acks.isEmpty()) {
             List<StreamEntryID> batch = new ArrayList<>();
             while (batch.size() < 1000) {
@@ -309,6 +339,24 @@ final class RedisReceiver implements Receiver {
                 log.warn("Redis at {}: ack of {} entries of stream {} failed, they will be redelivered after the visibility "
                         + "timeout: {}", transport.endpoint(), ids.length, queue, Endpoint.causeText(e));
             }
+        }
+    }
+
+    /** Acks (without deleting) the entries of other groups this group read. Same threads as {@link #flushAcks()}. */
+    private void flushSkips() {
+        List<StreamEntryID> batch = new ArrayList<>();
+        for (String id = skips.poll(); id != null; id = skips.poll()) {
+            batch.add(new StreamEntryID(id));
+        }
+        if (batch.isEmpty()) {
+            return;
+        }
+        try {
+            client.xack(Keys.stream(queue), group, batch.toArray(new StreamEntryID[0]));
+        } catch (RuntimeException e) {
+            // Still pending for this group: reclaimed later and skipped again.
+            log.warn("Redis at {}: could not ack {} entries of stream {} that belong to other groups: {}", transport.endpoint(),
+                    batch.size(), queue, Endpoint.causeText(e));
         }
     }
 

@@ -4,6 +4,8 @@ import io.resq.spi.Outbound;
 import io.resq.spi.Sender;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.LinkedHashMap;
 import java.util.concurrent.CompletableFuture;
 import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Response;
@@ -37,7 +39,8 @@ final class RedisSender implements Sender {
         }
         int limit = transport.maxBodySize();
         List<List<byte[]>> now = new ArrayList<>();
-        List<byte[]> delayedArgs = new ArrayList<>();
+        // Per sorted set: the shared one of delayed sends, or a group's own for its redeliveries.
+        Map<String, List<byte[]>> delayedArgs = new LinkedHashMap<>();
         try {
             for (Outbound m : messages) {
                 if (m.body().length > limit) {
@@ -48,15 +51,17 @@ final class RedisSender implements Sender {
                 if (m.delay().isZero()) {
                     now.add(fields);
                 } else {
-                    delayedArgs.add(StreamFields.utf8(Long.toString(Math.max(1, m.delay().toMillis()))));
-                    delayedArgs.add(StreamFields.delayedMember(fields));
+                    List<byte[]> args = delayedArgs.computeIfAbsent(
+                            m.group() == null ? Keys.delayed(queue) : Keys.delayed(queue, m.group()), k -> new ArrayList<>());
+                    args.add(StreamFields.utf8(Long.toString(Math.max(1, m.delay().toMillis()))));
+                    args.add(StreamFields.delayedMember(fields));
                 }
             }
             if (!now.isEmpty()) {
                 addToStream(now);
             }
-            if (!delayedArgs.isEmpty()) {
-                Scripts.DELAY.run(transport.client(), List.of(StreamFields.utf8(Keys.delayed(queue))), delayedArgs);
+            for (Map.Entry<String, List<byte[]>> set : delayedArgs.entrySet()) {
+                Scripts.DELAY.run(transport.client(), List.of(StreamFields.utf8(set.getKey())), set.getValue());
             }
             return CompletableFuture.completedFuture(null);
         } catch (IllegalArgumentException e) {

@@ -24,6 +24,11 @@ final class StreamFields {
     static final String ID = "resq-id";
     /** The field holding {@link Outbound#key()}. */
     static final String KEY = "resq-key";
+    /**
+     * The field holding {@link Outbound#group()}: the only consumer group that handles the entry.
+     * Receivers of other groups ack it without handing it out.
+     */
+    static final String GROUP = "resq-group";
 
     private static final byte[] BODY_BYTES = BODY.getBytes(StandardCharsets.UTF_8);
 
@@ -42,6 +47,11 @@ final class StreamFields {
             named.put(KEY, m.key());
         } else {
             named.remove(KEY);
+        }
+        if (m.group() != null) {
+            named.put(GROUP, m.group());
+        } else {
+            named.remove(GROUP);
         }
         List<byte[]> out = new ArrayList<>(named.size() * 2 + 2);
         named.forEach((k, v) -> {

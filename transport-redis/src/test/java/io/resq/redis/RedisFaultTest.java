@@ -65,7 +65,7 @@ class RedisFaultTest {
         Set<String> confirmed = ConcurrentHashMap.newKeySet();
         AtomicInteger sendFailures = new AtomicInteger();
         try (Queues queues = Queues.using(transport())) {
-            Processor<String> p = queues.processor(queue, String.class)
+            Processor<String> p = queues.processor(queue, String.class).group("fault")
                     .concurrency(8)
                     .msgHandler(m -> handled.computeIfAbsent(m.id(), k -> new AtomicInteger()).incrementAndGet())
                     .start();
@@ -113,7 +113,7 @@ class RedisFaultTest {
         UnifiedJedis doomedClient = RedisClient.create(redis.uri());
         Queues doomed = Queues.using(RedisTransport.builder(doomedClient).visibilityTimeout(VISIBILITY).build());
         AtomicInteger handledByDoomed = new AtomicInteger();
-        doomed.processor(queue, String.class).concurrency(4).prefetch(64).msgHandler(m -> {
+        doomed.processor(queue, String.class).group("fault").concurrency(4).prefetch(64).msgHandler(m -> {
             Thread.sleep(2);
             handled.computeIfAbsent(m.id(), k -> new AtomicInteger()).incrementAndGet();
             handledByDoomed.incrementAndGet();
@@ -131,7 +131,7 @@ class RedisFaultTest {
             doomedClient.close();
             int handledBeforeDeath = handledByDoomed.get();
 
-            survivor.processor(queue, String.class).concurrency(8)
+            survivor.processor(queue, String.class).group("fault").concurrency(8)
                     .msgHandler(m -> handled.computeIfAbsent(m.id(), k -> new AtomicInteger()).incrementAndGet())
                     .start();
             for (Future<?> f : tasks) {

@@ -145,7 +145,7 @@ class RedisTransportTest {
         t.close();
         assertThat(t.health().isUp()).isFalse();
         assertThat(t.health().detail()).contains("closed");
-        assertThatThrownBy(() -> t.receiver("q", ReceiverOptions.defaults()))
+        assertThatThrownBy(() -> t.receiver("q", ReceiverOptions.group("g")))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("closed");
     }
@@ -195,7 +195,7 @@ class RedisTransportTest {
         while (!raw.exists(q + "_deadletter") && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
-        try (Dequeue<byte[]> dead = envelopeQueues.dequeue(q + "_deadletter", byte[].class)) {
+        try (Dequeue<byte[]> dead = envelopeQueues.dequeue(q + "_deadletter", byte[].class, "dlq-reader")) {
             Msg<byte[]> d = dead.messages().poll(20, TimeUnit.SECONDS);
             assertThat(d).isNotNull();
             assertThat(d.errors()).extracting(f -> f.statusCode()).containsExactly(400);
