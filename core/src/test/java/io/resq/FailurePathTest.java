@@ -5,13 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.resq.memory.InMemoryTransport;
-import io.resq.spi.Health;
 import io.resq.spi.Outbound;
-import io.resq.spi.Receiver;
-import io.resq.spi.ReceiverOptions;
-import io.resq.spi.Sender;
-import io.resq.spi.Capability;
-import io.resq.spi.Transport;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -22,7 +16,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
@@ -176,10 +169,11 @@ class FailurePathTest {
 
     @Test
     void aRetrySenderThatThrowsReleasesAfterABackOff() throws Exception {
-        AtomicBoolean broken = new AtomicBoolean(true);
         queues.close();
         transport = InMemoryTransport.create();
-        queues = Queues.using(new ThrowingSenders(transport, "s", broken));
+        FaultyTransport faulty = new FaultyTransport(transport);
+        faulty.senderThrows.add("s"); // the retry copies' sender cannot even be opened
+        queues = Queues.using(faulty);
         AtomicInteger calls = new AtomicInteger();
         Processor<String> p = queues.processor("s", String.class).retry(RetryPolicy.none())
                 .redelivery(RetryPolicy.fixed(Duration.ofMillis(10)).maxAttempts(2))
@@ -192,56 +186,9 @@ class FailurePathTest {
         waitFor("a refusal", () -> p.health().refusedCopies() >= 1);
         Thread.sleep(2500);
         assertThat(calls.get()).isBetween(1, 4);
-        broken.set(false);
+        faulty.senderThrows.remove("s");
         waitFor("dead-lettered after two deliveries", () -> transport.bodies("s_deadletter").size() == 1);
         assertThat(transport.messages("s_deadletter", String.class).get(0).errors()).hasSize(2);
-    }
-
-    /** Delegates to a transport, but whose senders for {@code queue} (retry copies) throw while {@code broken}. */
-    static final class ThrowingSenders implements Transport {
-        private final Transport delegate;
-        private final String queue;
-        private final AtomicBoolean broken;
-        private final AtomicInteger created = new AtomicInteger();
-
-        ThrowingSenders(Transport delegate, String queue, AtomicBoolean broken) {
-            this.delegate = delegate;
-            this.queue = queue;
-            this.broken = broken;
-        }
-
-        @Override
-        public Set<Capability> capabilities() {
-            return delegate.capabilities();
-        }
-
-        @Override
-        public Sender sender(String q) {
-            if (q.equals(queue) && broken.get()) {
-                throw new IllegalStateException("cannot open a sender for " + q);
-            }
-            return delegate.sender(q);
-        }
-
-        @Override
-        public Receiver receiver(String q, ReceiverOptions options) {
-            return delegate.receiver(q, options);
-        }
-
-        @Override
-        public Health health() {
-            return delegate.health();
-        }
-
-        @Override
-        public int maxBodySize() {
-            return delegate.maxBodySize();
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
-        }
     }
 
     // ------------------------------------------------------------------ a message never outgrows the broker by failing

@@ -18,8 +18,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A transport that delegates to another but fails where a test asks it to: a delivery whose
- * headers or ack throw once, a receiver whose close throws. Counts what was closed.
+ * A transport that delegates to another but fails where a test asks it to: a sender that cannot
+ * be opened, a delivery whose headers or ack throw once, a receiver whose close throws. Records
+ * what was sent and closed.
  */
 final class FaultyTransport implements Transport {
 
@@ -28,6 +29,8 @@ final class FaultyTransport implements Transport {
     final Set<String> headersThrowOnce = ConcurrentHashMap.newKeySet();
     /** Message ids whose {@code ack()} throws once. */
     final Set<String> ackThrowsOnce = ConcurrentHashMap.newKeySet();
+    /** Queues whose {@code sender(...)} throws. */
+    final Set<String> senderThrows = ConcurrentHashMap.newKeySet();
     /** Queues whose receivers throw on close. */
     final Set<String> receiverCloseThrows = ConcurrentHashMap.newKeySet();
     final Set<String> closedReceivers = ConcurrentHashMap.newKeySet();
@@ -46,6 +49,9 @@ final class FaultyTransport implements Transport {
 
     @Override
     public Sender sender(String queue) {
+        if (senderThrows.contains(queue)) {
+            throw new IllegalStateException("cannot open a sender for " + queue);
+        }
         Sender s = delegate.sender(queue);
         return messages -> {
             messages.forEach(m -> sent.add(Map.entry(queue, m)));

@@ -428,6 +428,42 @@ public abstract class ProcessorContract {
     }
 
     @Test
+    void aGroupCreatedLaterDoesNotReplayAnotherGroupsRedeliveries() throws Exception {
+        String queue = queueName("latecomer");
+        int n = 10;
+        Map<String, AtomicInteger> failedByA = new ConcurrentHashMap<>();
+        queues.processor(queue, String.class).group("a").retry(RetryPolicy.none())
+                .redelivery(RetryPolicy.fixed(Duration.ofMillis(100)).maxAttempts(3)).concurrency(2)
+                .msgHandler(m -> {
+                    if (failedByA.computeIfAbsent(m.id(), k -> new AtomicInteger()).getAndIncrement() == 0) {
+                        throw new IllegalStateException("a fails " + m.id() + " once");
+                    }
+                }).start();
+        Enqueue<String> out = queues.enqueue(queue, String.class);
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            ids.add(out.send(Msg.builder("m" + i).key("k" + i).build()).id());
+        }
+        assertThat(await(() -> failedByA.size() == n && failedByA.values().stream().allMatch(c -> c.get() == 2)))
+                .as("a handled its own redeliveries").isTrue();
+
+        Map<String, AtomicInteger> handledByC = new ConcurrentHashMap<>();
+        queues.processor(queue, String.class).group("c")
+                .msgHandler(m -> handledByC.computeIfAbsent(m.id(), k -> new AtomicInteger()).incrementAndGet()).start();
+        if (transport.capabilities().contains(Capability.CONSUMER_GROUPS)) {
+            assertThat(await(() -> handledByC.size() == n)).as("c handled %s of %s", handledByC.size(), n).isTrue();
+            Thread.sleep(1500);
+            assertThat(handledByC.keySet()).containsExactlyInAnyOrderElementsOf(ids);
+            assertThat(handledByC.values()).as("c sees each original once and none of a's redeliveries")
+                    .allSatisfy(c -> assertThat(c.get()).isEqualTo(1));
+        } else {
+            // Without consumer groups every message was already handled and acked: nothing is left for c.
+            Thread.sleep(1500);
+            assertThat(handledByC).isEmpty();
+        }
+    }
+
+    @Test
     void aDeadLetterNamesTheGroupThatGaveItUp() throws Exception {
         String queue = queueName("deadgroup");
         queues.processor(queue, String.class).group("billing").retry(RetryPolicy.none()).redelivery(RetryPolicy.none())

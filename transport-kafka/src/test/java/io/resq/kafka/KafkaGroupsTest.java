@@ -3,18 +3,11 @@ package io.resq.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.resq.Enqueue;
-import io.resq.Msg;
 import io.resq.Queues;
-import io.resq.RetryPolicy;
 import io.resq.kafka.testing.TestKafka;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -70,38 +63,6 @@ class KafkaGroupsTest {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", TestKafka.bootstrapServers()))) {
             assertThat(admin.listConsumerGroupOffsets("configured-svc").partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS))
                     .as("offsets committed by the configured group").isNotEmpty();
-        }
-    }
-
-    @Test
-    void aGroupCreatedLaterDoesNotReplayAnotherGroupsRedeliveries() throws Exception {
-        String t = topic("latecomer");
-        int n = 10;
-        try (Queues queues = Queues.using(KafkaTransport.create(config()))) {
-            Map<String, AtomicInteger> failedByA = new ConcurrentHashMap<>();
-            queues.processor(t, String.class).group("a").retry(RetryPolicy.none())
-                    .redelivery(RetryPolicy.fixed(Duration.ofMillis(100)).maxAttempts(3)).concurrency(2)
-                    .msgHandler(m -> {
-                        if (failedByA.computeIfAbsent(m.id(), k -> new AtomicInteger()).getAndIncrement() == 0) {
-                            throw new IllegalStateException("a fails once");
-                        }
-                    }).start();
-            Enqueue<String> out = queues.enqueue(t, String.class);
-            List<String> ids = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                ids.add(out.send(Msg.builder("m" + i).key("k" + i).build()).id());
-            }
-            assertThat(await(() -> failedByA.size() == n && failedByA.values().stream().allMatch(c -> c.get() == 2)))
-                    .as("a handled its redeliveries").isTrue();
-
-            Map<String, AtomicInteger> handledByC = new ConcurrentHashMap<>();
-            queues.processor(t, String.class).group("c")
-                    .msgHandler(m -> handledByC.computeIfAbsent(m.id(), k -> new AtomicInteger()).incrementAndGet()).start();
-            assertThat(await(() -> handledByC.size() == n)).isTrue();
-            Thread.sleep(2000);
-            assertThat(handledByC.keySet()).containsExactlyInAnyOrderElementsOf(ids);
-            assertThat(handledByC.values()).as("c sees each original once and none of a's copies")
-                    .allSatisfy(c -> assertThat(c.get()).isEqualTo(1));
         }
     }
 
