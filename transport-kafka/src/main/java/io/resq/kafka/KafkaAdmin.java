@@ -48,6 +48,8 @@ final class KafkaAdmin implements AutoCloseable {
     private final Optional<Integer> partitions;
     private final Optional<Short> replicationFactor;
     private final Set<String> knownTopics = ConcurrentHashMap.newKeySet();
+    /** Partition counts of topics described or created by this admin. */
+    private final Map<String, Integer> partitionCounts = new ConcurrentHashMap<>();
 
     KafkaAdmin(Admin admin, String bootstrap, Duration timeout, Optional<Integer> partitions, Optional<Short> replicationFactor) {
         this.admin = admin;
@@ -99,14 +101,34 @@ final class KafkaAdmin implements AutoCloseable {
 
     /** Creates the topics that do not exist yet (with the configured partitions and replication). */
     void ensureTopics(Collection<String> topics) {
-        List<NewTopic> missing = new ArrayList<>();
+        ensureTopics(topics, null);
+    }
+
+    /**
+     * Creates the topics that do not exist yet. Existing topics are described first and never
+     * created, so a principal allowed to describe and use a topic but not to create one can use
+     * the topics an operator made. A created topic gets the configured partition count, else
+     * that of {@code mirrorOf} (the main topic of a retry topic: a retry topic with fewer
+     * partitions would let one long delay hold back more keys), else the broker's default.
+     */
+    void ensureTopics(Collection<String> topics, String mirrorOf) {
+        List<String> unknown = new ArrayList<>();
         for (String t : topics) {
             if (!knownTopics.contains(t)) {
-                missing.add(new NewTopic(t, partitions, replicationFactor));
+                unknown.add(t);
             }
         }
-        if (missing.isEmpty()) {
+        if (unknown.isEmpty()) {
             return;
+        }
+        List<String> absent = absent(unknown);
+        if (absent.isEmpty()) {
+            return;
+        }
+        Optional<Integer> count = partitions.isPresent() || mirrorOf == null ? partitions : partitionsOf(mirrorOf);
+        List<NewTopic> missing = new ArrayList<>();
+        for (String t : absent) {
+            missing.add(new NewTopic(t, count, replicationFactor));
         }
         var results = admin.createTopics(missing).values();
         List<String> created = new ArrayList<>();
@@ -130,6 +152,36 @@ final class KafkaAdmin implements AutoCloseable {
         if (!created.isEmpty()) {
             awaitLeaders(created);
         }
+    }
+
+    /** Of {@code topics}, those the cluster does not have (or will not describe); the others become known. */
+    private List<String> absent(List<String> topics) {
+        List<String> absent = new ArrayList<>();
+        Map<String, org.apache.kafka.common.KafkaFuture<TopicDescription>> described = admin.describeTopics(topics).topicNameValues();
+        for (String t : topics) {
+            try {
+                TopicDescription d = described.get(t).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                knownTopics.add(t);
+                partitionCounts.put(t, d.partitions().size());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ResqException("interrupted while describing Kafka topic '" + t + "' at " + bootstrap, e);
+            } catch (ExecutionException | TimeoutException e) {
+                // Unknown topic, or no permission to describe it: creating it says which.
+                absent.add(t);
+            }
+        }
+        return absent;
+    }
+
+    /** The partition count of {@code topic} as described, or empty when it is not known. */
+    private Optional<Integer> partitionsOf(String topic) {
+        Integer n = partitionCounts.get(topic);
+        if (n == null && !knownTopics.contains(topic)) {
+            absent(List.of(topic));
+            n = partitionCounts.get(topic);
+        }
+        return Optional.ofNullable(n);
     }
 
     /**

@@ -28,12 +28,19 @@ final class KafkaClientConfig {
     static final int DEFAULT_MAX_BLOCK_MS = 10_000;
     /** Default {@code request.timeout.ms} of the producer. */
     static final int DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
-    /** Default {@code delivery.timeout.ms} of the producer: the bound on a send's retries. */
+    /**
+     * Default {@code delivery.timeout.ms} of the producer: the bound on a send's retries; raised to
+     * {@code linger.ms + request.timeout.ms} when the user's settings need more, as Kafka requires.
+     */
     static final int DEFAULT_DELIVERY_TIMEOUT_MS = 30_000;
+    /** Kafka's own {@code linger.ms} default (clients 4.x). */
+    static final int KAFKA_DEFAULT_LINGER_MS = 5;
 
     private final Map<String, Object> user;
     private final String bootstrap;
     private final AtomicInteger clientIds = new AtomicInteger();
+    /** Receivers made so far per (group, topic): the suffix of their static member ids. */
+    private final Map<String, AtomicInteger> instances = new java.util.concurrent.ConcurrentHashMap<>();
 
     KafkaClientConfig(Map<String, Object> config) {
         Objects.requireNonNull(config, "kafkaClientConfig must not be null");
@@ -46,6 +53,13 @@ final class KafkaClientConfig {
         Object servers = copy.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
         if (servers == null || servers.toString().isBlank()) {
             throw new IllegalArgumentException("bootstrap.servers must be set in the Kafka client config");
+        }
+        if (copy.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG)) {
+            // A transactional producer refuses every send made outside a transaction, and resq's
+            // sends and redelivery copies are not transactions: fail here, not at the first send.
+            throw new IllegalArgumentException("transactional.id is not supported by the resq Kafka transport: its producer is "
+                    + "idempotent (exactly one copy per send on a retry) but sends outside transactions; remove transactional.id "
+                    + "from the configuration given to KafkaTransport");
         }
         this.user = Map.copyOf(copy);
         this.bootstrap = displayable(servers);
@@ -98,8 +112,11 @@ final class KafkaClientConfig {
     Map<String, Object> admin(Duration apiTimeout) {
         Map<String, Object> c = only(AdminClientConfig.configNames());
         int ms = (int) Math.min(Integer.MAX_VALUE, apiTimeout.toMillis());
-        c.putIfAbsent(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
         c.putIfAbsent(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
+        // The admin client refuses default.api.timeout.ms below request.timeout.ms: a user's longer
+        // request timeout stretches the API timeout rather than failing create().
+        c.putIfAbsent(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                Math.max(ms, intSetting(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms)));
         c.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId("admin"));
         return c;
     }
@@ -109,7 +126,11 @@ final class KafkaClientConfig {
         c.putIfAbsent(ProducerConfig.ACKS_CONFIG, "all");
         c.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, DEFAULT_MAX_BLOCK_MS);
         c.putIfAbsent(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, DEFAULT_REQUEST_TIMEOUT_MS);
-        c.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, DEFAULT_DELIVERY_TIMEOUT_MS);
+        // Kafka requires delivery.timeout.ms >= linger.ms + request.timeout.ms: a user's longer
+        // request timeout (30 s is common) must stretch resq's default, not fail the producer.
+        long floor = (long) intSetting(ProducerConfig.LINGER_MS_CONFIG, KAFKA_DEFAULT_LINGER_MS)
+                + intSetting(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, DEFAULT_REQUEST_TIMEOUT_MS);
+        c.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.min(Integer.MAX_VALUE, Math.max(DEFAULT_DELIVERY_TIMEOUT_MS, floor)));
         c.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         c.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         c.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "resq-producer");
@@ -138,6 +159,14 @@ final class KafkaClientConfig {
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         Object base = user.getOrDefault(ConsumerConfig.CLIENT_ID_CONFIG, "resq");
         c.put(ConsumerConfig.CLIENT_ID_CONFIG, base + "-" + topic + "-" + clientIds.incrementAndGet());
+        Object instance = user.get(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+        if (instance != null && !instance.toString().isBlank()) {
+            // Static membership: two consumers with one group.instance.id fence each other, and a
+            // processor per topic (or concurrency across receivers) would make several. The nth
+            // receiver of a topic and group gets the same suffix on every start of the application.
+            int n = instances.computeIfAbsent(group + "\u0000" + topic, k -> new AtomicInteger()).incrementAndGet();
+            c.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instance + "-" + topic + "-" + n);
+        }
         return c;
     }
 

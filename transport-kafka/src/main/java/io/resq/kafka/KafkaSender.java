@@ -52,7 +52,7 @@ final class KafkaSender implements Sender {
                 }
             }
             if (!targets.isEmpty()) {
-                transport.ensureTopics(targets);
+                transport.ensureTopics(targets, topic);
             }
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);

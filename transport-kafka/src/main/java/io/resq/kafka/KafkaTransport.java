@@ -121,9 +121,8 @@ public final class KafkaTransport implements Transport {
         }
         // The shared retry topic holds delayed sends; the group's own holds its redeliveries.
         List<String> retries = List.of(retryTopic(queue), retryTopic(queue, group));
-        List<String> all = new ArrayList<>(retries);
-        all.add(0, queue);
-        ensureTopics(all);
+        ensureTopics(List.of(queue));
+        ensureTopics(retries, queue);
         KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config.consumer(group, queue));
         KafkaReceiver[] self = new KafkaReceiver[1];
         // Pausing at a small prefetch would cost a fetch round trip every few records (3x slower,
@@ -225,8 +224,13 @@ public final class KafkaTransport implements Transport {
     }
 
     void ensureTopics(java.util.Collection<String> topics) {
+        ensureTopics(topics, null);
+    }
+
+    /** As {@link #ensureTopics(java.util.Collection)}, new topics getting {@code mirrorOf}'s partition count. */
+    void ensureTopics(java.util.Collection<String> topics, String mirrorOf) {
         if (autoCreateTopics) {
-            admin.ensureTopics(topics);
+            admin.ensureTopics(topics, mirrorOf);
         }
     }
 
