@@ -43,6 +43,8 @@ final class DeliveryBook {
     private final Condition forTakers = lock.newCondition();
     /** Signalled when the loop may have something to do: a settle that unpauses a partition, a resume, a close. */
     private final Condition forLoop = lock.newCondition();
+    /** Signalled on a settle of a partition being revoked: the loop waits for those before it commits. */
+    private final Condition forRevocation = lock.newCondition();
     private final Map<TopicPartition, PartitionLedger> ledgers = new LinkedHashMap<>();
     private boolean paused;
     private boolean closing;
@@ -144,6 +146,9 @@ final class DeliveryBook {
             if (!ack || (h.key() != null && !ledger.waiting.isEmpty())) {
                 forTakers.signalAll();
             }
+            if (ledger.revoking) {
+                forRevocation.signalAll();
+            }
             if (ledger.full && holdLimit.backToHalf(ledger.unacked.size(), ledger.heldBytes)) {
                 // Only this settle lets the loop resume a paused partition; waking it on every
                 // settle would spend a core on empty loop turns.
@@ -195,6 +200,9 @@ final class DeliveryBook {
         int start = n == 0 ? 0 : Math.floorMod(rotation++, n);
         for (int i = 0; i < n && out.size() < max; i++) {
             PartitionLedger ledger = all.get((start + i) % n);
+            if (ledger.revoking) {
+                continue;
+            }
             Iterator<HeldRecord> it = ledger.waiting.values().iterator();
             while (it.hasNext() && out.size() < max) {
                 HeldRecord h = it.next();
@@ -217,6 +225,41 @@ final class DeliveryBook {
         try {
             for (TopicPartition tp : partitions) {
                 ledgers.computeIfAbsent(tp, PartitionLedger::new);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Stops handing out records of {@code partitions} and waits, up to {@code waitNanos}, until
+     * every record already handed out of them is settled, so that the commit that follows covers
+     * their acks and the partitions' next owner does not run them a second time. Records not yet
+     * handed out stay unacked: the next owner reads them from the committed offset. Returns how
+     * many hand-outs were still unsettled when the wait ended.
+     */
+    int drainForRevocation(Collection<TopicPartition> partitions, long waitNanos) throws InterruptedException {
+        long deadline = System.nanoTime() + waitNanos;
+        lock.lockInterruptibly();
+        try {
+            List<PartitionLedger> revoking = new ArrayList<>();
+            for (TopicPartition tp : partitions) {
+                PartitionLedger ledger = ledgers.get(tp);
+                if (ledger != null) {
+                    ledger.revoking = true;
+                    revoking.add(ledger);
+                }
+            }
+            while (true) {
+                int running = 0;
+                for (PartitionLedger l : revoking) {
+                    running += l.unacked.size() - l.waiting.size();
+                }
+                long left = deadline - System.nanoTime();
+                if (running == 0 || left <= 0 || finished) {
+                    return running;
+                }
+                forRevocation.awaitNanos(left);
             }
         } finally {
             lock.unlock();

@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -92,6 +93,11 @@ final class KafkaClientConfig {
         return intSetting(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, ConsumerConfig.DEFAULT_MAX_POLL_RECORDS);
     }
 
+    /** The user's consumer {@code max.poll.interval.ms}, or Kafka's default (5 minutes). */
+    Duration maxPollInterval() {
+        return Duration.ofMillis(intSetting(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 300_000));
+    }
+
     /** The user's consumer {@code max.partition.fetch.bytes}, or Kafka's default. */
     int maxPartitionFetchBytes() {
         return intSetting(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, ConsumerConfig.DEFAULT_MAX_PARTITION_FETCH_BYTES);
@@ -154,6 +160,13 @@ final class KafkaClientConfig {
         // cut a processor's throughput to a third, measured: hence 50 ms unless the user chose.
         c.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, DEFAULT_FETCH_MAX_WAIT_MS);
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        // Cooperative rebalancing moves only the partitions that change owner, so a rebalance
+        // does not stop every consumer of the group. The consumer group protocol (KIP-848)
+        // assigns on the broker and takes no assignor setting.
+        Object protocol = user.get(ConsumerConfig.GROUP_PROTOCOL_CONFIG);
+        if (protocol == null || "classic".equalsIgnoreCase(protocol.toString())) {
+            c.putIfAbsent(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
+        }
         c.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());

@@ -31,11 +31,11 @@ final class KafkaReceiver implements Receiver {
     private boolean closed;
 
     KafkaReceiver(String topic, List<String> retryTopics, String group, HoldLimit holdLimit, Consumer<byte[], byte[]> consumer,
-                  Duration closeTimeout, Runnable onClose) {
+                  Duration closeTimeout, Duration revocationWait, Runnable onClose) {
         this.topic = topic;
         this.group = group;
         this.book = new DeliveryBook(topic, holdLimit);
-        this.loop = new PollLoop(consumer, book, topic, retryTopics, closeTimeout);
+        this.loop = new PollLoop(consumer, book, topic, retryTopics, closeTimeout, revocationWait);
         this.closeTimeout = closeTimeout;
         this.onClose = onClose;
         this.thread = new Thread(loop, "resq-kafka-" + topic + "-" + group);

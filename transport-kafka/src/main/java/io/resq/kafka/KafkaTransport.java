@@ -128,7 +128,11 @@ public final class KafkaTransport implements Transport {
         // Pausing at a small prefetch would cost a fetch round trip every few records (3x slower,
         // measured); the core's prefetch still bounds what is handed out.
         HoldLimit holdLimit = HoldLimit.of(options.prefetch(), config.maxPollRecords(), config.maxPartitionFetchBytes());
-        self[0] = new KafkaReceiver(queue, retries, group, holdLimit, consumer, closeTimeout, () -> receivers.remove(self[0]));
+        // Well below max.poll.interval.ms: the wait runs inside poll().
+        Duration revocationWait = closeTimeout.compareTo(config.maxPollInterval().dividedBy(3)) < 0 ? closeTimeout
+                : config.maxPollInterval().dividedBy(3);
+        self[0] = new KafkaReceiver(queue, retries, group, holdLimit, consumer, closeTimeout, revocationWait,
+                () -> receivers.remove(self[0]));
         receivers.add(self[0]);
         self[0].start();
         if (closed) {

@@ -31,6 +31,8 @@ final class PartitionLedger {
     long committed = -1;
     /** Set when the partition was revoked or lost: late settles are ignored. */
     boolean gone;
+    /** Set while a revocation waits for the handed-out records to settle: nothing more is handed out. */
+    boolean revoking;
     /** Paused for backpressure: set at the hold limit, cleared at half of it (see {@link DeliveryBook#full}). */
     boolean full;
 

@@ -45,6 +45,8 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
     /** The retry topics read with the topic: the shared one of delayed sends and the group's own. */
     private final Set<String> retryTopics;
     private final Duration closeTimeout;
+    /** How long a revocation waits for handed-out records of the revoked partitions to settle. */
+    private final Duration revocationWait;
     /** Loop thread only: retry-topic partitions held back, and until when (epoch ms). */
     private final Map<TopicPartition, Long> dueAt = new HashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -52,7 +54,9 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
     /** Loop thread only: whether the last {@link #updatePauses} paused a partition for backpressure. */
     private boolean backpressured;
 
-    PollLoop(Consumer<byte[], byte[]> consumer, DeliveryBook book, String topic, List<String> retryTopics, Duration closeTimeout) {
+    PollLoop(Consumer<byte[], byte[]> consumer, DeliveryBook book, String topic, List<String> retryTopics, Duration closeTimeout,
+             Duration revocationWait) {
+        this.revocationWait = revocationWait;
         this.consumer = consumer;
         this.book = book;
         this.topic = topic;
@@ -198,6 +202,19 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
         dueAt.keySet().removeAll(partitions);
+        if (partitions.isEmpty()) {
+            return;
+        }
+        try {
+            // Runs inside poll(): the wait is bounded well below max.poll.interval.ms.
+            int running = book.drainForRevocation(partitions, revocationWait.toNanos());
+            if (running > 0) {
+                LOG.warn("Kafka consumer of topic '{}' gives up partitions {} with {} record(s) still being handled after {} ms; "
+                        + "their next owner will handle them again", topic, partitions, running, revocationWait.toMillis());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         commitSync(book.revoke(partitions, true), "revocation");
     }
 
