@@ -139,6 +139,14 @@ class RedisTransportTest {
     }
 
     @Test
+    void theBuilderIsRedisTransportBuilderAsOnTheOtherTransports() {
+        RedisTransport.Builder builder = RedisTransport.builder(Brokers.redisUri()).visibilityTimeout(Duration.ofSeconds(5));
+        try (RedisTransport t = builder.build()) {
+            assertThat(t.health().isUp()).isTrue();
+        }
+    }
+
+    @Test
     void closedTransportRefusesWorkAndReportsDown() {
         RedisTransport t = RedisTransport.create(Brokers.redisUri());
         t.close();
