@@ -111,7 +111,7 @@ final class RedisReceiver implements Receiver {
      */
     private void ensureGroup() {
         try {
-            client.xgroupCreate(stream, groupBytes, StreamFields.utf8(CURSOR_START), true);
+            client.xgroupCreate(stream, groupBytes, StreamFields.utf8(settings.newGroupsFromStart() ? CURSOR_START : "$"), true);
             log.debug("created consumer group {} on stream {}", group, queue);
         } catch (JedisDataException e) {
             if (e.getMessage() == null || !e.getMessage().startsWith("BUSYGROUP")) {
@@ -397,6 +397,11 @@ final class RedisReceiver implements Receiver {
             entryIds.subList(i, Math.min(entryIds.size(), i + 500)).forEach(id -> args.add(StreamFields.utf8(id)));
             Scripts.TRANSFER.run(client, List.of(stream), args);
         }
+    }
+
+    /** The stream this receiver reads. */
+    String queue() {
+        return queue;
     }
 
     @Override

@@ -7,8 +7,11 @@ import io.resq.spi.ReceiverOptions;
 import io.resq.spi.Sender;
 import io.resq.spi.Transport;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Objects;
@@ -82,6 +85,10 @@ public final class RedisTransport implements Transport {
         });
         long period = Math.max(100, settings.visibilityTimeout().toMillis() / 3);
         keepAlive.scheduleWithFixedDelay(this::keepAliveAll, period, period, TimeUnit.MILLISECONDS);
+        if (!settings.trimInterval().isZero()) {
+            long trim = settings.trimInterval().toMillis();
+            keepAlive.scheduleWithFixedDelay(this::trimAll, trim, trim, TimeUnit.MILLISECONDS);
+        }
     }
 
     /**
@@ -222,6 +229,28 @@ public final class RedisTransport implements Transport {
         }
     }
 
+    /**
+     * Trims every stream this transport receives from of the entries all its groups acked. Runs on
+     * the background thread only; a failure is logged and the next interval tries again.
+     */
+    void trimAll() {
+        Set<String> streams = new HashSet<>();
+        receivers.forEach(r -> streams.add(r.queue()));
+        for (String stream : streams) {
+            try {
+                List<?> r = (List<?>) Scripts.TRIM_ACKED.run(client, List.of(StreamFields.utf8(Keys.stream(stream))), List.of());
+                long trimmed = (Long) r.get(0);
+                if (trimmed > 0) {
+                    log.debug("trimmed {} entries of stream {} that every group acked (below {})", trimmed, stream,
+                            new String((byte[]) r.get(1), StandardCharsets.UTF_8));
+                }
+            } catch (RuntimeException e) {
+                log.warn("Redis at {}: trimming stream {} failed, trying again in {} ms: {}", endpoint, stream,
+                        settings.trimInterval().toMillis(), Endpoint.causeText(e));
+            }
+        }
+    }
+
     /** Runs on the keep-alive thread only. */
     private void keepAliveAll() {
         for (RedisReceiver r : receivers) {
@@ -265,6 +294,8 @@ public final class RedisTransport implements Transport {
         private Duration timeout = Duration.ofSeconds(5);
         private long maxLength;
         private boolean deleteOnAck;
+        private Duration trimInterval = Duration.ofSeconds(10);
+        private boolean newGroupsFromStart = true;
         private int maxBodySize = Integer.MAX_VALUE;
         private int maxConnections = 32;
 
@@ -306,9 +337,11 @@ public final class RedisTransport implements Transport {
         }
 
         /**
-         * Trim policy: keep about this many entries per stream ({@code XADD MAXLEN ~ n}). Trimming
-         * deletes the oldest entries whether or not every group has read or acked them, so size it well
-         * above the backlog you expect. Default 0: no trimming.
+         * A hard cap: keep about this many entries per stream ({@code XADD MAXLEN ~ n}). Unlike the
+         * safe trimming of {@link #trimInterval(Duration)}, this deletes the oldest entries whether
+         * or not every group has read or acked them: an entry deleted while pending is reported at
+         * WARN when a consumer finds it gone, one deleted unread is never seen by anyone. Size it
+         * well above the backlog you expect. Default 0: no cap.
          */
         public Builder maxLength(long value) {
             if (value < 0) {
@@ -325,6 +358,34 @@ public final class RedisTransport implements Transport {
          */
         public Builder deleteOnAck(boolean value) {
             this.deleteOnAck = value;
+            return this;
+        }
+
+        /**
+         * How often the streams this transport receives from are trimmed of the entries that every
+         * consumer group of the stream has been delivered and has acked ({@code XTRIM MINID} below
+         * the oldest pending entry, or the last-delivered id, of every group). Never deletes what a
+         * group has not read or acked. A stream with no group is not trimmed, and readers outside
+         * consumer groups ({@code XREAD}) are not taken into account. Default 10 s;
+         * {@link Duration#ZERO} turns it off.
+         */
+        public Builder trimInterval(Duration value) {
+            Objects.requireNonNull(value, "trimInterval must not be null");
+            if (value.isNegative() || (!value.isZero() && value.toMillis() < 100)) {
+                throw new IllegalArgumentException("trimInterval must be zero (off) or >= 100ms, was " + value);
+            }
+            this.trimInterval = value;
+            return this;
+        }
+
+        /**
+         * Where a consumer group that a receiver creates starts reading: {@code true} (the default)
+         * at the oldest entry still in the stream, so messages sent before the group's first
+         * consumer came up are handled; {@code false} at the end, so a new group handles only what
+         * is sent from then on. A group that exists already keeps its position either way.
+         */
+        public Builder newGroupsFromStart(boolean value) {
+            this.newGroupsFromStart = value;
             return this;
         }
 
@@ -372,7 +433,7 @@ public final class RedisTransport implements Transport {
             try {
                 client.ping();
                 int limit = Math.min(maxBodySize, serverBulkLimit(client));
-                Settings settings = new Settings(visibilityTimeout, maxLength, deleteOnAck, limit);
+                Settings settings = new Settings(visibilityTimeout, maxLength, deleteOnAck, limit, trimInterval, newGroupsFromStart);
                 log.debug("Redis transport to {}: body limit {} bytes, visibility timeout {}", endpoint, limit, visibilityTimeout);
                 return new RedisTransport(client, userClient == null, endpoint, settings);
             } catch (RuntimeException e) {

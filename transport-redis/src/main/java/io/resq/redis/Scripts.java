@@ -110,4 +110,41 @@ final class Scripts {
             end
             return -1
             """);
+
+    /**
+     * KEYS[1] = stream. Trims the entries that every consumer group of the stream has been
+     * delivered and has acked: below the oldest pending entry of each group, or, for a group with
+     * none pending, up to its last-delivered id. A stream without groups is left alone (it may have
+     * readers resq cannot see). Returns {entries trimmed, the MINID used or ""}.
+     */
+    static final Script TRIM_ACKED = new Script("""
+            local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+            if #groups == 0 then
+              return {0, ''}
+            end
+            local function parse(id)
+              local dash = string.find(id, '-', 1, true)
+              return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+            end
+            local bestMs, bestSeq = nil, nil
+            for _, g in ipairs(groups) do
+              local info = {}
+              for i = 1, #g, 2 do
+                info[g[i]] = g[i + 1]
+              end
+              local ms, seq
+              if tonumber(info['pending']) > 0 then
+                local p = redis.call('XPENDING', KEYS[1], info['name'])
+                ms, seq = parse(p[2])
+              else
+                ms, seq = parse(info['last-delivered-id'])
+                seq = seq + 1
+              end
+              if bestMs == nil or ms < bestMs or (ms == bestMs and seq < bestSeq) then
+                bestMs, bestSeq = ms, seq
+              end
+            end
+            local minid = string.format('%d-%d', bestMs, bestSeq)
+            return {redis.call('XTRIM', KEYS[1], 'MINID', minid), minid}
+            """);
 }

@@ -9,6 +9,9 @@ import java.time.Duration;
  * @param maxLength         approximate stream length kept by {@code XADD MAXLEN ~}; 0 for no trimming
  * @param deleteOnAck       whether an ack also deletes the entry ({@code XDEL})
  * @param maxBodySize       the largest body accepted, in bytes
+ * @param trimInterval      how often the streams of this transport's receivers are trimmed of what every group acked; zero for never
+ * @param newGroupsFromStart whether a group created by a receiver reads the stream from its oldest entry (else only what comes next)
  */
-record Settings(Duration visibilityTimeout, long maxLength, boolean deleteOnAck, int maxBodySize) {
+record Settings(Duration visibilityTimeout, long maxLength, boolean deleteOnAck, int maxBodySize, Duration trimInterval,
+                boolean newGroupsFromStart) {
 }
