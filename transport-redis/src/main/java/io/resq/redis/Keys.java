@@ -1,11 +1,28 @@
 package io.resq.redis;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import redis.clients.jedis.util.JedisClusterCRC16;
+
 /**
  * Redis key names of a queue. The stream is the queue name itself, so other producers and
- * consumers can use it directly. The sorted set of delayed messages shares the stream's hash slot
- * (same hash tag), so the atomic move script also works on Redis Cluster.
+ * consumers can use it directly. The sorted sets of delayed messages hash to the stream's slot,
+ * so the atomic move script also works on Redis Cluster, whatever the queue is called.
+ *
+ * <p>Redis Cluster hashes only a key's hash tag, the text between its first {@code {} and the
+ * next {@code }}, when that text is not empty; otherwise the whole key. So:
+ * <ul>
+ *   <li>a queue with a hash tag ({@code x{orders}}) keeps it: {@code x{orders}:resq-delayed};</li>
+ *   <li>a queue with no braces becomes the tag: {@code {orders}:resq-delayed};</li>
+ *   <li>a queue with braces but no valid tag ({@code a{b}, {@code {}x}) is hashed whole, and no tag
+ *       can contain it; its delayed set gets a short tag found to hash to the same slot:
+ *       {@code {s42}:resq-delayed:a{b}.</li>
+ * </ul>
  */
 final class Keys {
+
+    /** Tags found for queue names that cannot be their own tag; the search is short but not free. */
+    private static final Map<String, String> SAME_SLOT_TAGS = new ConcurrentHashMap<>();
 
     private Keys() {
     }
@@ -15,13 +32,15 @@ final class Keys {
         return queue;
     }
 
-    /**
-     * The delayed-message sorted set of {@code queue}: {@code {queue}:resq-delayed}, whose hash tag
-     * is the whole queue name and so hashes like the stream; when the queue name carries its own
-     * hash tag, {@code queue:resq-delayed} keeps that tag.
-     */
+    /** The sorted set of the delayed messages of {@code queue} meant for every group, in the stream's slot. */
     static String delayed(String queue) {
-        return queue.indexOf('{') >= 0 ? queue + ":resq-delayed" : "{" + queue + "}:resq-delayed";
+        if (hasHashTag(queue)) {
+            return queue + ":resq-delayed";
+        }
+        if (queue.indexOf('{') < 0 && queue.indexOf('}') < 0) {
+            return "{" + queue + "}:resq-delayed";
+        }
+        return "{" + SAME_SLOT_TAGS.computeIfAbsent(queue, Keys::tagWithSlotOf) + "}:resq-delayed:" + queue;
     }
 
     /**
@@ -30,5 +49,26 @@ final class Keys {
      */
     static String delayed(String queue, String group) {
         return delayed(queue) + ":" + group;
+    }
+
+    /** Whether Redis Cluster hashes {@code key} by a hash tag rather than whole. */
+    static boolean hasHashTag(String key) {
+        int open = key.indexOf('{');
+        if (open < 0) {
+            return false;
+        }
+        int close = key.indexOf('}', open + 1);
+        return close > open + 1;
+    }
+
+    /** A short tag ({@code s0}, {@code s1}, ...) that hashes to the slot of {@code key} as a whole. */
+    private static String tagWithSlotOf(String key) {
+        int slot = JedisClusterCRC16.getSlot(key);
+        for (int i = 0; ; i++) {
+            String tag = "s" + i;
+            if (JedisClusterCRC16.getSlot(tag) == slot) {
+                return tag;
+            }
+        }
     }
 }

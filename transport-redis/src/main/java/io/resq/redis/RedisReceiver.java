@@ -404,6 +404,11 @@ final class RedisReceiver implements Receiver {
         return queue;
     }
 
+    /** The consumer group this receiver belongs to. */
+    String group() {
+        return group;
+    }
+
     @Override
     public void pause() {
         paused = true;

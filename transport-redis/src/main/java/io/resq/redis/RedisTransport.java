@@ -87,7 +87,7 @@ public final class RedisTransport implements Transport {
         keepAlive.scheduleWithFixedDelay(this::keepAliveAll, period, period, TimeUnit.MILLISECONDS);
         if (!settings.trimInterval().isZero()) {
             long trim = settings.trimInterval().toMillis();
-            keepAlive.scheduleWithFixedDelay(this::trimAll, trim, trim, TimeUnit.MILLISECONDS);
+            keepAlive.scheduleWithFixedDelay(this::housekeeping, trim, trim, TimeUnit.MILLISECONDS);
         }
     }
 
@@ -230,12 +230,29 @@ public final class RedisTransport implements Transport {
     }
 
     /**
-     * Trims every stream this transport receives from of the entries all its groups acked. Runs on
-     * the background thread only; a failure is logged and the next interval tries again.
+     * Trims every stream this transport receives from of the entries all its groups acked, and
+     * deletes the idle consumers of crashed processes from its receivers' groups. Runs on the
+     * background thread only; a failure is logged and the next interval tries again.
      */
-    void trimAll() {
+    void housekeeping() {
         Set<String> streams = new HashSet<>();
-        receivers.forEach(r -> streams.add(r.queue()));
+        Set<List<String>> groups = new HashSet<>();
+        receivers.forEach(r -> {
+            streams.add(r.queue());
+            groups.add(List.of(r.queue(), r.group()));
+        });
+        for (List<String> g : groups) {
+            try {
+                long removed = (Long) Scripts.FORGET_IDLE_CONSUMERS.run(client, List.of(StreamFields.utf8(Keys.stream(g.get(0)))),
+                        List.of(StreamFields.utf8(g.get(1)), StreamFields.utf8(Long.toString(settings.idleConsumerTimeout().toMillis()))));
+                if (removed > 0) {
+                    log.info("removed {} idle consumer(s) owning nothing from group {} of stream {}", removed, g.get(1), g.get(0));
+                }
+            } catch (RuntimeException e) {
+                log.warn("Redis at {}: removing idle consumers of group {} of stream {} failed: {}", endpoint, g.get(1), g.get(0),
+                        Endpoint.causeText(e));
+            }
+        }
         for (String stream : streams) {
             try {
                 List<?> r = (List<?>) Scripts.TRIM_ACKED.run(client, List.of(StreamFields.utf8(Keys.stream(stream))), List.of());
@@ -296,6 +313,7 @@ public final class RedisTransport implements Transport {
         private boolean deleteOnAck;
         private Duration trimInterval = Duration.ofSeconds(10);
         private boolean newGroupsFromStart = true;
+        private Duration idleConsumerTimeout = Duration.ofHours(1);
         private int maxBodySize = Integer.MAX_VALUE;
         private int maxConnections = 32;
 
@@ -390,6 +408,21 @@ public final class RedisTransport implements Transport {
         }
 
         /**
+         * Consumers of a group that own no pending entry and have been idle this long are deleted
+         * (each receiver is a consumer named after its process; a crashed process leaves its names
+         * behind). Checked every {@link #trimInterval(Duration)}, for the groups this transport
+         * receives in. Must exceed the visibility timeout. Default 1 hour.
+         */
+        public Builder idleConsumerTimeout(Duration value) {
+            Objects.requireNonNull(value, "idleConsumerTimeout must not be null");
+            if (value.toMillis() < 1) {
+                throw new IllegalArgumentException("idleConsumerTimeout must be >= 1ms, was " + value);
+            }
+            this.idleConsumerTimeout = value;
+            return this;
+        }
+
+        /**
          * Refuse bodies larger than this, even if the server would take them. The effective limit is
          * the smaller of this and the server's {@code proto-max-bulk-len}.
          */
@@ -420,6 +453,10 @@ public final class RedisTransport implements Transport {
          * @throws RedisTransportException  if Redis does not answer, naming host:port and the cause
          */
         public RedisTransport build() {
+            if (idleConsumerTimeout.compareTo(visibilityTimeout) <= 0) {
+                throw new IllegalArgumentException("idleConsumerTimeout (" + idleConsumerTimeout + ") must be longer than "
+                        + "visibilityTimeout (" + visibilityTimeout + ")");
+            }
             UnifiedJedis client;
             Endpoint endpoint;
             if (userClient != null) {
@@ -433,7 +470,8 @@ public final class RedisTransport implements Transport {
             try {
                 client.ping();
                 int limit = Math.min(maxBodySize, serverBulkLimit(client));
-                Settings settings = new Settings(visibilityTimeout, maxLength, deleteOnAck, limit, trimInterval, newGroupsFromStart);
+                Settings settings = new Settings(visibilityTimeout, maxLength, deleteOnAck, limit, trimInterval, newGroupsFromStart,
+                        idleConsumerTimeout);
                 log.debug("Redis transport to {}: body limit {} bytes, visibility timeout {}", endpoint, limit, visibilityTimeout);
                 return new RedisTransport(client, userClient == null, endpoint, settings);
             } catch (RuntimeException e) {

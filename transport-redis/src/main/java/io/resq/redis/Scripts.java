@@ -147,4 +147,25 @@ final class Scripts {
             local minid = string.format('%d-%d', bestMs, bestSeq)
             return {redis.call('XTRIM', KEYS[1], 'MINID', minid), minid}
             """);
+
+    /**
+     * KEYS[1] = stream; ARGV = group, idle ms. Deletes the group's consumers that own no pending
+     * entry and have been idle longer than that: the names left behind by crashed processes.
+     * Returns how many were deleted.
+     */
+    static final Script FORGET_IDLE_CONSUMERS = new Script("""
+            local consumers = redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+            local removed = 0
+            for _, c in ipairs(consumers) do
+              local info = {}
+              for i = 1, #c, 2 do
+                info[c[i]] = c[i + 1]
+              end
+              if tonumber(info['pending']) == 0 and tonumber(info['idle']) > tonumber(ARGV[2]) then
+                redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+                removed = removed + 1
+              end
+            end
+            return removed
+            """);
 }

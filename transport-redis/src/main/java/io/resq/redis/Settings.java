@@ -11,7 +11,8 @@ import java.time.Duration;
  * @param maxBodySize       the largest body accepted, in bytes
  * @param trimInterval      how often the streams of this transport's receivers are trimmed of what every group acked; zero for never
  * @param newGroupsFromStart whether a group created by a receiver reads the stream from its oldest entry (else only what comes next)
+ * @param idleConsumerTimeout how long a consumer owning nothing may stay idle before housekeeping deletes it
  */
 record Settings(Duration visibilityTimeout, long maxLength, boolean deleteOnAck, int maxBodySize, Duration trimInterval,
-                boolean newGroupsFromStart) {
+                boolean newGroupsFromStart, Duration idleConsumerTimeout) {
 }

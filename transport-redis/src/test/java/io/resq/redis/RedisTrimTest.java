@@ -11,12 +11,15 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.params.XReadGroupParams;
 
 /** Streams do not grow without bound, and trimming never takes what a group has not read and acked. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -84,6 +87,29 @@ class RedisTrimTest {
             assertThat(late.poll(10, Duration.ofMillis(500))).as("what came before the group").isEmpty();
             t.sender(q).send(Outbound.of("after", new byte[] {1})).get(10, TimeUnit.SECONDS);
             assertThat(receive(late, 1)).extracting(Delivery::id).containsExactly("after");
+        }
+    }
+
+    @Test
+    void consumersOfCrashedProcessesOwningNothingAreRemovedAfterTheIdleTime() throws Exception {
+        String q = queue("idle");
+        try (RedisTransport t = RedisTransport.builder(Brokers.redisUri()).visibilityTimeout(Duration.ofMillis(300))
+                .idleConsumerTimeout(Duration.ofMillis(500)).trimInterval(Duration.ofMillis(200)).build();
+             RedisClient redis = RedisClient.create(Brokers.redisUri())) {
+            Receiver live = t.receiver(q, ReceiverOptions.group("g"));
+            // A consumer left behind by a crashed process: it read once and owns nothing.
+            redis.xreadGroup("g", "crashed-1", XReadGroupParams.xReadGroupParams().count(1),
+                    Map.of(q, StreamEntryID.XREADGROUP_UNDELIVERED_ENTRY));
+            assertThat(redis.xinfoConsumers2(q, "g")).extracting(c -> c.getName()).contains("crashed-1");
+
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < deadline) {
+                live.poll(1, Duration.ofMillis(100)); // the live consumer keeps interacting
+                if (redis.xinfoConsumers2(q, "g").stream().noneMatch(c -> c.getName().equals("crashed-1"))) {
+                    break;
+                }
+            }
+            assertThat(redis.xinfoConsumers2(q, "g")).extracting(c -> c.getName()).doesNotContain("crashed-1").hasSize(1);
         }
     }
 }
