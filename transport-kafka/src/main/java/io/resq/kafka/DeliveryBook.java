@@ -50,6 +50,7 @@ final class DeliveryBook {
     private boolean closing;
     private boolean finished;
     private RuntimeException failure;
+    private RuntimeException degradedBy;
     private int rotation;
 
     DeliveryBook(String topic, HoldLimit holdLimit) {
@@ -95,6 +96,46 @@ final class DeliveryBook {
         lock.lock();
         try {
             return closing;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The partitions this book holds records of. */
+    List<TopicPartition> assignedPartitions() {
+        lock.lock();
+        try {
+            return new ArrayList<>(ledgers.keySet());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The loop is recreating its consumer after {@code error}: health reports it until {@link #recovered()}. */
+    void degraded(RuntimeException error) {
+        lock.lock();
+        try {
+            degradedBy = error;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The loop polls again. */
+    void recovered() {
+        lock.lock();
+        try {
+            degradedBy = null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The error the loop is recovering from, or {@code null}. */
+    RuntimeException degradedBy() {
+        lock.lock();
+        try {
+            return degradedBy;
         } finally {
             lock.unlock();
         }

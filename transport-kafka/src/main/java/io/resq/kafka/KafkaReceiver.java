@@ -30,12 +30,13 @@ final class KafkaReceiver implements Receiver {
     private final Object closeLock = new Object();
     private boolean closed;
 
-    KafkaReceiver(String topic, List<String> retryTopics, String group, HoldLimit holdLimit, Consumer<byte[], byte[]> consumer,
+    KafkaReceiver(String topic, List<String> retryTopics, String group, HoldLimit holdLimit,
+                  java.util.function.Supplier<Consumer<byte[], byte[]>> consumers,
                   Duration closeTimeout, Duration revocationWait, Runnable onClose) {
         this.topic = topic;
         this.group = group;
         this.book = new DeliveryBook(topic, holdLimit);
-        this.loop = new PollLoop(consumer, book, topic, retryTopics, closeTimeout, revocationWait);
+        this.loop = new PollLoop(consumers, book, topic, retryTopics, closeTimeout, revocationWait);
         this.closeTimeout = closeTimeout;
         this.onClose = onClose;
         this.thread = new Thread(loop, "resq-kafka-" + topic + "-" + group);
@@ -68,6 +69,11 @@ final class KafkaReceiver implements Receiver {
     /** The loop's fatal error, or {@code null} while it runs. */
     RuntimeException failure() {
         return book.failure();
+    }
+
+    /** The error the loop is recovering from (recreating its consumer), or {@code null}. */
+    RuntimeException degradedBy() {
+        return book.degradedBy();
     }
 
     String topic() {

@@ -123,7 +123,8 @@ public final class KafkaTransport implements Transport {
         List<String> retries = List.of(retryTopic(queue), retryTopic(queue, group));
         ensureTopics(List.of(queue));
         ensureTopics(retries, queue);
-        KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config.consumer(group, queue));
+        // One set of settings for every consumer this receiver makes: a replacement keeps the static member id.
+        Map<String, Object> consumerConfig = config.consumer(group, queue);
         KafkaReceiver[] self = new KafkaReceiver[1];
         // Pausing at a small prefetch would cost a fetch round trip every few records (3x slower,
         // measured); the core's prefetch still bounds what is handed out.
@@ -131,7 +132,8 @@ public final class KafkaTransport implements Transport {
         // Well below max.poll.interval.ms: the wait runs inside poll().
         Duration revocationWait = closeTimeout.compareTo(config.maxPollInterval().dividedBy(3)) < 0 ? closeTimeout
                 : config.maxPollInterval().dividedBy(3);
-        self[0] = new KafkaReceiver(queue, retries, group, holdLimit, consumer, closeTimeout, revocationWait,
+        self[0] = new KafkaReceiver(queue, retries, group, holdLimit, () -> new KafkaConsumer<>(consumerConfig), closeTimeout,
+                revocationWait,
                 () -> receivers.remove(self[0]));
         receivers.add(self[0]);
         self[0].start();
@@ -152,6 +154,11 @@ public final class KafkaTransport implements Transport {
             RuntimeException failure = r.failure();
             if (failure != null) {
                 return Health.down("Kafka receiver of topic '" + r.topic() + "' at " + config.bootstrap() + " failed: " + failure);
+            }
+            RuntimeException recovering = r.degradedBy();
+            if (recovering != null) {
+                return Health.down("Kafka receiver of topic '" + r.topic() + "' at " + config.bootstrap()
+                        + " is recreating its consumer after: " + recovering);
             }
         }
         try {

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -17,7 +18,11 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.InvalidGroupIdException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +44,15 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
     private static final long IDLE_WAIT_MS = 20;
     private static final long COMMIT_INTERVAL_MS = 100;
 
-    private final Consumer<byte[], byte[]> consumer;
+    private static final long MAX_RECOVERY_BACKOFF_MS = 30_000;
+
+    /** Makes the consumer, again after a failure: every one with the same settings. */
+    private final Supplier<Consumer<byte[], byte[]>> consumers;
+    /** Loop thread only (after construction): the consumer in use; replaced when it fails. */
+    private Consumer<byte[], byte[]> consumer;
+    /** Loop thread only: failures in a row, 0 while polling works. */
+    private int recovering;
+    private long lastRecoveryLog;
     private final DeliveryBook book;
     private final String topic;
     /** The retry topics read with the topic: the shared one of delayed sends and the group's own. */
@@ -54,10 +67,11 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
     /** Loop thread only: whether the last {@link #updatePauses} paused a partition for backpressure. */
     private boolean backpressured;
 
-    PollLoop(Consumer<byte[], byte[]> consumer, DeliveryBook book, String topic, List<String> retryTopics, Duration closeTimeout,
-             Duration revocationWait) {
+    PollLoop(Supplier<Consumer<byte[], byte[]>> consumers, DeliveryBook book, String topic, List<String> retryTopics,
+             Duration closeTimeout, Duration revocationWait) {
         this.revocationWait = revocationWait;
-        this.consumer = consumer;
+        this.consumers = consumers;
+        this.consumer = consumers.get();
         this.book = book;
         this.topic = topic;
         this.retryTopics = Set.copyOf(retryTopics);
@@ -67,19 +81,22 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
     @Override
     public void run() {
         try {
-            List<String> topics = new ArrayList<>(retryTopics);
-            topics.add(0, topic);
-            consumer.subscribe(topics, this);
+            subscribe();
             while (!book.closing()) {
-                boolean fetchable = updatePauses();
-                // Pause state changes only between polls: while a partition is paused for
-                // backpressure, a long poll would keep it paused after its records were handled.
-                Duration timeout = !fetchable ? Duration.ZERO : backpressured ? POLL_WHILE_PAUSED : POLL;
-                ConsumerRecords<byte[], byte[]> records = consumer.poll(timeout);
-                hold(records);
-                commitIfDue();
-                if (!fetchable) {
-                    book.awaitLoopWork(DeliveryBook.millis(untilNextDue()));
+                try {
+                    pollOnce();
+                    if (recovering > 0) {
+                        LOG.info("Kafka consumer of topic '{}' polls again after {} failure(s)", topic, recovering);
+                        recovering = 0;
+                        book.recovered();
+                    }
+                } catch (InterruptException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    if (!recoverable(e)) {
+                        throw e;
+                    }
+                    recover(e);
                 }
             }
         } catch (InterruptException | InterruptedException e) {
@@ -91,6 +108,70 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
         } finally {
             shutDown();
         }
+    }
+
+    private void subscribe() {
+        List<String> topics = new ArrayList<>(retryTopics);
+        topics.add(0, topic);
+        consumer.subscribe(topics, this);
+    }
+
+    private void pollOnce() throws InterruptedException {
+        boolean fetchable = updatePauses();
+        // Pause state changes only between polls: while a partition is paused for
+        // backpressure, a long poll would keep it paused after its records were handled.
+        Duration timeout = !fetchable ? Duration.ZERO : backpressured ? POLL_WHILE_PAUSED : POLL;
+        ConsumerRecords<byte[], byte[]> records = consumer.poll(timeout);
+        hold(records);
+        commitIfDue();
+        if (!fetchable) {
+            book.awaitLoopWork(DeliveryBook.millis(untilNextDue()));
+        }
+    }
+
+    /**
+     * Whether the receiver may go on after {@code e}: everything that can pass (fencing, an
+     * authentication or authorization blip, a timeout, a broker error) is; a bad configuration
+     * or an error of this code is not.
+     */
+    private static boolean recoverable(RuntimeException e) {
+        return e instanceof KafkaException && !(e instanceof ConfigException) && !(e instanceof InvalidGroupIdException)
+                && !(e instanceof UnsupportedVersionException);
+    }
+
+    /**
+     * Drops the consumer that failed (what it held goes back to the group uncommitted; late acks
+     * of its hand-outs are ignored), waits a growing back-off (1 s doubling to 30 s, cut short by
+     * close), and subscribes a new consumer with the same settings, static member id included.
+     * Logs at WARN once per failure streak and then at most once a minute.
+     */
+    private void recover(RuntimeException e) throws InterruptedException {
+        recovering++;
+        long backoff = Math.min(MAX_RECOVERY_BACKOFF_MS, 1000L << Math.min(5, recovering - 1));
+        book.degraded(e);
+        long now = System.currentTimeMillis();
+        if (recovering == 1 || now - lastRecoveryLog >= 60_000) {
+            lastRecoveryLog = now;
+            LOG.warn("Kafka consumer of topic '{}' failed ({}); recreating it in {} ms (failure {} in a row)", topic, e.toString(),
+                    backoff, recovering);
+        }
+        dueAt.clear();
+        book.revoke(new ArrayList<>(book.assignedPartitions()), false);
+        try {
+            consumer.close(CloseOptions.timeout(Duration.ZERO));
+        } catch (RuntimeException closing) {
+            LOG.debug("Closing the failed Kafka consumer of topic '{}': {}", topic, closing.toString());
+        }
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff);
+        for (long left = until - System.nanoTime(); left > 0 && !book.closing(); left = until - System.nanoTime()) {
+            book.awaitLoopWork(left); // woken early by settles and by close
+        }
+        if (book.closing()) {
+            consumer = null;
+            return;
+        }
+        consumer = consumers.get();
+        subscribe();
     }
 
     /** Pauses what must not be fetched now; returns whether any assigned partition may fetch. */
@@ -244,6 +325,10 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
     }
 
     private void shutDown() {
+        if (consumer == null) {
+            stopped.countDown();
+            return;
+        }
         try {
             commitSync(book.finish(), "close");
             consumer.close(CloseOptions.timeout(closeTimeout));
