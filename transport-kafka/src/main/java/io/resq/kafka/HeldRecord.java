@@ -1,6 +1,5 @@
 package io.resq.kafka;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
@@ -55,7 +54,7 @@ final class HeldRecord {
     String key() {
         String value = key;
         if (value == null && record.key() != null) {
-            value = new String(record.key(), StandardCharsets.UTF_8);
+            value = RecordKeys.toKey(record.key());
             key = value;
         }
         return value;

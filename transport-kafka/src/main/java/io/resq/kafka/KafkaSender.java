@@ -3,7 +3,6 @@ package io.resq.kafka;
 import io.resq.ResqException;
 import io.resq.spi.Outbound;
 import io.resq.spi.Sender;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -93,7 +92,7 @@ final class KafkaSender implements Sender {
         }
         long due = m.delay().isZero() ? 0 : now + m.delay().toMillis();
         Headers headers = HeaderMapping.toKafka(m.headers(), m.id(), due);
-        byte[] key = m.key() == null ? null : m.key().getBytes(StandardCharsets.UTF_8);
+        byte[] key = m.key() == null ? null : RecordKeys.toBytes(m.key());
         int recordSize = m.body().length + (key == null ? 0 : key.length) + HeaderMapping.size(headers) + KafkaTransport.FRAMING_BYTES;
         if (recordSize > transport.maxRecordSize()) {
             throw new IllegalArgumentException("message " + m.id() + " would be a Kafka record of about " + recordSize
