@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.resq.Queues;
 import io.resq.kafka.testing.TestKafka;
+import io.resq.testkit.Await;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,11 +39,7 @@ class KafkaConfigTest {
     }
 
     private static boolean await(BooleanSupplier c) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!c.getAsBoolean() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        return c.getAsBoolean();
+        return Await.until(Duration.ofSeconds(60), c);
     }
 
     @Test

@@ -7,6 +7,8 @@ import io.resq.Msg;
 import io.resq.Queues;
 import io.resq.RetryPolicy;
 import io.resq.kafka.testing.TestKafka;
+import io.resq.testkit.Await;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -24,11 +26,7 @@ import org.junit.jupiter.api.Timeout;
 class KafkaRebalanceTest {
 
     private static boolean await(BooleanSupplier c) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!c.getAsBoolean() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        return c.getAsBoolean();
+        return Await.until(Duration.ofSeconds(60), c);
     }
 
     @Test

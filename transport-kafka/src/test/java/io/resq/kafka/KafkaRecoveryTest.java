@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.resq.Enqueue;
 import io.resq.Queues;
 import io.resq.kafka.testing.TestKafka;
+import io.resq.testkit.Await;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -24,11 +25,7 @@ import org.junit.jupiter.api.Timeout;
 class KafkaRecoveryTest {
 
     private static boolean await(BooleanSupplier c) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (!c.getAsBoolean() && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        return c.getAsBoolean();
+        return Await.until(Duration.ofSeconds(90), c);
     }
 
     @Test
