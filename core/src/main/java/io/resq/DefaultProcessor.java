@@ -7,6 +7,7 @@ import io.github.resilience4j.retry.RetryConfig;
 import io.github.resilience4j.timelimiter.TimeLimiter;
 import io.github.resilience4j.timelimiter.TimeLimiterConfig;
 import io.resq.internal.DecodeException;
+import io.resq.internal.MdcScope;
 import io.resq.internal.MsgCodec;
 import io.resq.spi.Delivery;
 import io.resq.spi.Receiver;
@@ -275,7 +276,10 @@ final class DefaultProcessor<T> implements Processor<T> {
                     return;
                 }
                 if (decoded()) {
-                    process();
+                    // resq's own log lines about the message, and the handler's, carry its identity.
+                    try (MdcScope mdc = mdc()) {
+                        process();
+                    }
                 }
             } catch (Throwable e) {
                 unexpected(e);
@@ -356,6 +360,10 @@ final class DefaultProcessor<T> implements Processor<T> {
             }
         }
 
+        private MdcScope mdc() {
+            return MdcScope.open(msg.id(), queue, group, msg.attempt());
+        }
+
         private void attempt() throws Exception {
             Callable<Void> call = limiter == null
                     ? () -> {
@@ -363,7 +371,10 @@ final class DefaultProcessor<T> implements Processor<T> {
                         return null;
                     }
                     : () -> limiter.executeFutureSupplier(() -> handlerThreads.submit(() -> {
-                        handler.handle(msg);
+                        // With a timeout the handler runs on a thread of its own: it gets the same MDC.
+                        try (MdcScope mdc = mdc()) {
+                            handler.handle(msg);
+                        }
                         return null;
                     }));
             if (breaker == null) {
