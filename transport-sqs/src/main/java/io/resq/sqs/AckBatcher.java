@@ -42,7 +42,11 @@ final class AckBatcher implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(AckBatcher.class);
     private static final int MAX_BATCH = 10;
-    private static final int ATTEMPTS = 4;
+    /**
+     * Attempts per delete; with the back-off below a delete keeps being tried for about 3 s of
+     * failures (a broker restart, a throttled burst) before its message is left to come back.
+     */
+    private static final int ATTEMPTS = 5;
     /** How long a lane waits for more acks before sending a partial batch: latency vs requests. */
     private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
@@ -188,7 +192,8 @@ final class AckBatcher implements AutoCloseable {
                     retryOrGiveUp(p, cause, true);
                 }
                 if (!stopping) {
-                    Thread.sleep(100L * attempt); // this queue is struggling: do not spin on it (other lanes go on)
+                    // This queue is struggling: back off (200 ms, doubling) rather than spin; other lanes go on.
+                    Thread.sleep(Math.min(2000L, 100L << attempt));
                 }
             }
         }
