@@ -100,4 +100,11 @@ class SqsQueueNamesTest {
             transport.receiver(deadLetters, ReceiverOptions.defaults()).close();
         }
     }
+
+    @Test
+    void anEmptyDeadLetterSuffixIsRefused() {
+        assertThatThrownBy(() -> SqsTransport.builder(client).deadLetterSuffix(""))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("deadLetterSuffix must not be empty (null turns the check off)");
+    }
 }
