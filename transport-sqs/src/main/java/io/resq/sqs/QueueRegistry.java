@@ -1,6 +1,8 @@
 package io.resq.sqs;
 
 import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,7 +28,9 @@ import software.amazon.awssdk.services.sqs.model.SqsException;
 final class QueueRegistry {
 
     private static final String FIFO_SUFFIX = ".fifo";
-    private static final Pattern VALID_BASE = Pattern.compile("[A-Za-z0-9_-]{1,75}");
+    /** SQS's longest queue name; a FIFO queue's {@code .fifo} suffix counts. */
+    static final int MAX_NAME = 80;
+    private static final Pattern VALID_BASE = Pattern.compile("[A-Za-z0-9_-]+");
 
     private final SqsClient client;
     private final SqsEndpoint endpoint;
@@ -48,11 +52,38 @@ final class QueueRegistry {
         Objects.requireNonNull(name, "queue must not be null");
         boolean fifo = fifoMode || name.contains(FIFO_SUFFIX);
         String base = fifo ? name.replace(FIFO_SUFFIX, "") : name;
-        if (!VALID_BASE.matcher(base).matches() || (!fifo && base.length() > 80)) {
-            throw new IllegalArgumentException("queue name '" + name + "' cannot be an SQS queue name: SQS allows 1 to 80 letters, "
-                    + "digits, '-' and '_' (FIFO queues: up to 75 plus '.fifo')");
+        String physical = fifo ? base + FIFO_SUFFIX : base;
+        if (base.isEmpty() || !VALID_BASE.matcher(base).matches() || physical.length() > MAX_NAME) {
+            throw new IllegalArgumentException("queue name '" + name + "' cannot be an SQS queue name"
+                    + (fifo ? " (as the FIFO queue '" + physical + "', " + physical.length() + " characters)" : " (" + name.length() + " characters)")
+                    + ": SQS allows 1 to " + MAX_NAME + " letters, digits, '-' and '_', a FIFO queue's '.fifo' suffix included; "
+                    + "choose a shorter name with only these characters");
         }
-        return fifo ? base + FIFO_SUFFIX : base;
+        return physical;
+    }
+
+    /**
+     * Checks, when a receiver opens, the name of the dead-letter queue resq derives from
+     * {@code name} by appending {@code deadLetterSuffix}, so that a name SQS would refuse fails
+     * now and not when the first message is dead-lettered. A name that already ends with the
+     * suffix is a dead-letter queue itself and is not checked further.
+     *
+     * @throws IllegalArgumentException naming both queues and what to do
+     */
+    void checkDerivedNames(String name, String deadLetterSuffix) {
+        if (deadLetterSuffix == null || name.endsWith(deadLetterSuffix)) {
+            return;
+        }
+        String deadLetters = name + deadLetterSuffix;
+        try {
+            physicalName(deadLetters);
+        } catch (IllegalArgumentException e) {
+            // The '.fifo' the transport adds in FIFO mode takes room too; one the name already has is counted in it.
+            int room = MAX_NAME - deadLetterSuffix.length() - (fifoMode && !name.contains(FIFO_SUFFIX) ? FIFO_SUFFIX.length() : 0);
+            throw new IllegalArgumentException("queue '" + name + "' has a dead-letter queue '" + deadLetters + "' that SQS would refuse ("
+                    + e.getMessage() + "); use a queue name of at most " + Math.max(1, room) + " characters, or tell "
+                    + "SqsTransport.builder(..).deadLetterSuffix(..) the suffix you gave Queues.builder(..).deadLetterSuffix(..)", e);
+        }
     }
 
     /**
@@ -116,5 +147,10 @@ final class QueueRegistry {
     /** The queues resolved so far. */
     int size() {
         return queues.size();
+    }
+
+    /** The queues resolved so far, each once. */
+    List<SqsQueue> inUse() {
+        return List.copyOf(new LinkedHashSet<>(queues.values()));
     }
 }

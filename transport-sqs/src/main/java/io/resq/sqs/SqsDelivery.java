@@ -6,8 +6,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One received SQS message. Settled once: the first of {@link #ack()}, {@link #release()} or the
- * receiver's close wins, later calls do nothing. {@link #visibleUntilNanos} is written by the
- * receiving thread and the heartbeat thread, hence volatile.
+ * receiver's close wins, later calls do nothing. {@link #visibleUntilNanos} and
+ * {@link #extensionRefused} are written by the receiving thread and the heartbeat thread, hence
+ * volatile.
  */
 final class SqsDelivery implements Delivery {
 
@@ -20,6 +21,8 @@ final class SqsDelivery implements Delivery {
     private final String receiptHandle;
     private final AtomicBoolean settled = new AtomicBoolean();
     volatile long visibleUntilNanos;
+    /** SQS refused to extend this delivery's visibility: the heartbeat stops asking. Written by the heartbeat thread. */
+    volatile boolean extensionRefused;
 
     SqsDelivery(SqsReceiver receiver, String id, String key, Map<String, String> headers, byte[] body, int deliveryCount,
                 String receiptHandle, long visibleUntilNanos) {

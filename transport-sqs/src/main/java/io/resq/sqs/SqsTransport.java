@@ -1,5 +1,6 @@
 package io.resq.sqs;
 
+import io.resq.Queues;
 import io.resq.spi.Capability;
 import io.resq.spi.Health;
 import io.resq.spi.Receiver;
@@ -35,9 +36,11 @@ import software.amazon.awssdk.services.sqs.SqsClient;
  *
  * <p>Mapping: a send is {@code SendMessageBatch}; a receive is a long poll of up to 10 messages;
  * ack is a batched {@code DeleteMessage}; release sets the visibility to 0; a delivery's
- * visibility is extended in the background while it is unsettled. Delays up to 15 minutes use
- * {@code DelaySeconds}; longer ones, and every delay on a FIFO queue (which refuses
- * {@code DelaySeconds}), are held by keeping the message invisible when it is first received.
+ * visibility is extended in the background while it is unsettled. On standard queues a delay is
+ * {@code DelaySeconds}, in hops of at most 15 minutes (a message received before it is due is
+ * sent again with the time left, then deleted). FIFO queues refuse {@code DelaySeconds}: there a
+ * message received before it is due is kept invisible until then (parked), at most
+ * {@link Builder#maxParked(int)} per receiver, and the later messages of its group wait for it.
  * Queue URLs are resolved once per name and cached. See docs/transports/sqs.md.
  *
  * <p>Capabilities: {@link Capability#DELAYED_DELIVERY}, {@link Capability#DELIVERY_COUNT}
@@ -45,8 +48,9 @@ import software.amazon.awssdk.services.sqs.SqsClient;
  * {@link Capability#ORDERED_BY_KEY}. Not {@link Capability#CONSUMER_GROUPS}: all receivers of an
  * SQS queue compete, whatever their group.
  *
- * <p>Thread-safe. Threads it owns: one that sends batched deletes, one heartbeat thread, and up
- * to four that help send the batches of a large send to a standard queue concurrently.
+ * <p>Thread-safe. Threads it owns: "resq-sqs-acks" threads that send batched deletes (at most one
+ * per queue at a time, so a throttled queue delays only its own deletes), one heartbeat thread,
+ * and up to four that help send the batches of a large send to a standard queue concurrently.
  */
 public final class SqsTransport implements Transport {
 
@@ -56,6 +60,8 @@ public final class SqsTransport implements Transport {
     public static final int LARGEST_MAX_MESSAGE_SIZE = 1024 * 1024;
     /** Bytes of a message kept for resq's attributes when computing {@link #maxBodySize()}. */
     static final int ATTRIBUTE_RESERVE = 4096;
+    /** How many delayed messages one FIFO receiver keeps parked at most, by default. */
+    public static final int DEFAULT_MAX_PARKED = 1_000;
     /** Threads that send the further batches of one large send concurrently. */
     private static final int SEND_THREADS = 4;
 
@@ -68,6 +74,8 @@ public final class SqsTransport implements Transport {
     private final int visibilitySeconds;
     private final int maxWaitSeconds;
     private final int maxMessageSize;
+    private final int maxParked;
+    private final String deadLetterSuffix;
     private final boolean closeClient;
     private final AckBatcher acks;
     private final ScheduledExecutorService heartbeat;
@@ -87,6 +95,8 @@ public final class SqsTransport implements Transport {
         this.visibilitySeconds = (int) b.visibilityTimeout.toSeconds();
         this.maxWaitSeconds = (int) b.maxWait.toSeconds();
         this.maxMessageSize = b.maxMessageSize;
+        this.maxParked = b.maxParked;
+        this.deadLetterSuffix = b.deadLetterSuffix;
         this.closeClient = b.closeClient;
         this.acks = new AckBatcher(client, endpoint);
         this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -130,15 +140,20 @@ public final class SqsTransport implements Transport {
     }
 
     /**
-     * A receiver for {@code queue}. Resolves the queue now, so an unreachable endpoint or a
-     * missing queue fails here with an {@link SqsTransportException} naming both. The group is
-     * ignored: SQS receivers of one queue always compete.
+     * A receiver for {@code queue}. Checks the queue's name and the name of the dead-letter queue
+     * resq derives from it ({@link Builder#deadLetterSuffix(String)}), so a name SQS would refuse
+     * fails here with an {@link IllegalArgumentException} and not at the first dead letter. Resolves
+     * the queue now, so an unreachable endpoint or a missing queue fails here with an
+     * {@link SqsTransportException} naming both. The group is ignored: SQS receivers of one queue
+     * always compete.
      */
     @Override
     public Receiver receiver(String queue, ReceiverOptions options) {
         Objects.requireNonNull(options, "options must not be null");
         requireOpen();
-        SqsReceiver r = new SqsReceiver(this, queues.resolve(queue), options, visibilitySeconds);
+        queues.physicalName(queue);
+        queues.checkDerivedNames(queue, deadLetterSuffix);
+        SqsReceiver r = new SqsReceiver(this, queues.resolve(queue), options, visibilitySeconds, maxParked);
         receivers.add(r);
         if (closed) {
             r.close();
@@ -147,19 +162,17 @@ public final class SqsTransport implements Transport {
         return r;
     }
 
-    /** UP when SQS answers a {@code ListQueues} call now; DOWN with the address and cause otherwise. */
+    /**
+     * UP when every queue in use answers a {@code GetQueueAttributes} call now (before any queue
+     * is in use: when SQS answers at all); DOWN with the address, the queue and the cause
+     * otherwise. Needs no {@code ListQueues} permission. One request per queue in use.
+     */
     @Override
     public Health health() {
         if (closed) {
             return Health.down("SQS transport at " + endpoint.address() + " is closed");
         }
-        try {
-            client.listQueues(r -> r.maxResults(1));
-            return Health.up("SQS at " + endpoint.address() + ", " + queues.size() + " queue(s) in use, " + receivers.size()
-                    + " receiver(s)");
-        } catch (RuntimeException e) {
-            return Health.down(endpoint.describe(null, e));
-        }
+        return SqsHealth.check(client, endpoint, queues.inUse(), receivers.size());
     }
 
     /**
@@ -259,6 +272,8 @@ public final class SqsTransport implements Transport {
         private Duration visibilityTimeout = Duration.ofSeconds(30);
         private Duration maxWait = Duration.ofSeconds(20);
         private int maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
+        private int maxParked = DEFAULT_MAX_PARKED;
+        private String deadLetterSuffix = Queues.DEFAULT_DEAD_LETTER_SUFFIX;
         private boolean closeClient;
 
         private Builder(SqsClient client) {
@@ -316,6 +331,39 @@ public final class SqsTransport implements Transport {
                         + LARGEST_MAX_MESSAGE_SIZE + " bytes, was " + bytes);
             }
             this.maxMessageSize = bytes;
+            return this;
+        }
+
+        /**
+         * FIFO queues: how many not-yet-due messages (delayed redeliveries) one receiver keeps
+         * parked at once (default {@value SqsTransport#DEFAULT_MAX_PARKED}, at least 1). A parked
+         * message is in flight, and a FIFO queue has an in-flight quota (120,000 per queue on SQS,
+         * shared by all its consumers; at the quota receives return nothing). A receiver with this
+         * many parked receives nothing more until one of them is due. Keep receivers times this
+         * plus their prefetch well under the quota. Standard queues park nothing: a delay is
+         * re-sent with {@code DelaySeconds}.
+         */
+        public Builder maxParked(int messages) {
+            if (messages < 1) {
+                throw new IllegalArgumentException("maxParked must be >= 1, was " + messages);
+            }
+            this.maxParked = messages;
+            return this;
+        }
+
+        /**
+         * The suffix resq appends to a queue's name for its dead-letter queue (default
+         * {@value Queues#DEFAULT_DEAD_LETTER_SUFFIX}). Set it when you gave
+         * {@code Queues.builder(..).deadLetterSuffix(..)} another one: a receiver checks, when it
+         * opens, that the derived dead-letter queue name is one SQS accepts, so an over-long name
+         * fails at start rather than at the first dead letter. {@code null} turns that check off
+         * (for processors that name their dead-letter queue with {@code deadLetterQueue(..)}).
+         */
+        public Builder deadLetterSuffix(String suffix) {
+            if (suffix != null && suffix.isEmpty()) {
+                throw new IllegalArgumentException("deadLetterSuffix must not be empty (null turns the check off)");
+            }
+            this.deadLetterSuffix = suffix;
             return this;
         }
 

@@ -38,7 +38,9 @@ import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
  *   <li>Id and key: attributes {@value #ID} and {@value #KEY}; on FIFO queues the key is also the
  *       {@code MessageGroupId}.</li>
  *   <li>Delays SQS cannot hold natively (over 15 minutes, or any delay on a FIFO queue): the due
- *       time in epoch milliseconds in {@value #DUE}; the receiver parks the message until then.</li>
+ *       time in epoch milliseconds in {@value #DUE}. A receiver that gets the message before then
+ *       sends it on with {@code DelaySeconds} (standard queues, see {@link DelayHops}) or parks
+ *       it until then (FIFO queues).</li>
  * </ul>
  */
 final class WireFormat {
