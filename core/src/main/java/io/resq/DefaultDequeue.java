@@ -45,6 +45,7 @@ final class DefaultDequeue<T> implements Dequeue<T> {
         this.codec = codec;
         this.queue = queue;
         this.messages = new ReceiveChannel<>(settings.prefetch(), queue);
+        transport.checkQueues(queue, deadLetterQueue);
         this.receiver = transport.receiver(queue, new ReceiverOptions(group, settings.prefetch()));
         this.settler = new Settler<>(transport, codec, queue, group, deadLetterQueue, redelivery, settings.listener(), settings.clock());
         this.fetcher = new Thread(this::fetchLoop, "resq-dequeue-" + queue);

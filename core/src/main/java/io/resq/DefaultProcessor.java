@@ -99,6 +99,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         this.workers = Executors.newFixedThreadPool(b.concurrency, workerThreads);
         this.handlerThreads = limiter == null ? null : Executors.newCachedThreadPool(threads("resq-handler-" + queue, b.virtualThreads));
         this.dispatcher = new KeyedDispatcher<>(workers, Task::abandon);
+        transport.checkQueues(queue, b.deadLetterQueue);
         this.receiver = transport.receiver(queue, new ReceiverOptions(group, prefetch));
         this.fetcher = new Thread(this::fetchLoop, "resq-fetch-" + queue);
         fetcher.setDaemon(true);

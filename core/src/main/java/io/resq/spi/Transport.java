@@ -28,6 +28,15 @@ public interface Transport extends AutoCloseable {
         return Integer.MAX_VALUE;
     }
 
+    /**
+     * Checks, before a processor or dequeue starts receiving {@code queue}, the names of the queue
+     * and of the dead-letter queue resq will write for it, so that a name the broker would refuse
+     * fails at start and not at the first dead letter. Throws {@link IllegalArgumentException}
+     * naming the queue and what to do. The default accepts every name.
+     */
+    default void checkQueues(String queue, String deadLetterQueue) {
+    }
+
     /** Closes every sender and receiver and the client connections. Idempotent. */
     @Override
     void close();

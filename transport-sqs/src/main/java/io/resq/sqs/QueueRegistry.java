@@ -63,26 +63,22 @@ final class QueueRegistry {
     }
 
     /**
-     * Checks, when a receiver opens, the name of the dead-letter queue resq derives from
-     * {@code name} by appending {@code deadLetterSuffix}, so that a name SQS would refuse fails
-     * now and not when the first message is dead-lettered. A name that already ends with the
-     * suffix is a dead-letter queue itself and is not checked further.
+     * Checks the name of the dead-letter queue resq will write for {@code name}, so that a name
+     * SQS would refuse fails when the processor starts and not when the first message is
+     * dead-lettered.
      *
      * @throws IllegalArgumentException naming both queues and what to do
      */
-    void checkDerivedNames(String name, String deadLetterSuffix) {
-        if (deadLetterSuffix == null || name.endsWith(deadLetterSuffix)) {
-            return;
-        }
-        String deadLetters = name + deadLetterSuffix;
+    void checkDeadLetterName(String name, String deadLetters) {
         try {
             physicalName(deadLetters);
         } catch (IllegalArgumentException e) {
             // The '.fifo' the transport adds in FIFO mode takes room too; one the name already has is counted in it.
-            int room = MAX_NAME - deadLetterSuffix.length() - (fifoMode && !name.contains(FIFO_SUFFIX) ? FIFO_SUFFIX.length() : 0);
+            int added = deadLetters.length() - name.length();
+            int room = MAX_NAME - added - (fifoMode && !name.contains(FIFO_SUFFIX) ? FIFO_SUFFIX.length() : 0);
             throw new IllegalArgumentException("queue '" + name + "' has a dead-letter queue '" + deadLetters + "' that SQS would refuse ("
-                    + e.getMessage() + "); use a queue name of at most " + Math.max(1, room) + " characters, or tell "
-                    + "SqsTransport.builder(..).deadLetterSuffix(..) the suffix you gave Queues.builder(..).deadLetterSuffix(..)", e);
+                    + e.getMessage() + "); use a queue name of at most " + Math.max(1, room) + " characters, or a shorter "
+                    + "dead-letter suffix (Queues.builder(..).deadLetterSuffix(..))", e);
         }
     }
 

@@ -75,7 +75,6 @@ public final class SqsTransport implements Transport {
     private final int maxWaitSeconds;
     private final int maxMessageSize;
     private final int maxParked;
-    private final String deadLetterSuffix;
     private final boolean closeClient;
     private final AckBatcher acks;
     private final ScheduledExecutorService heartbeat;
@@ -96,7 +95,6 @@ public final class SqsTransport implements Transport {
         this.maxWaitSeconds = (int) b.maxWait.toSeconds();
         this.maxMessageSize = b.maxMessageSize;
         this.maxParked = b.maxParked;
-        this.deadLetterSuffix = b.deadLetterSuffix;
         this.closeClient = b.closeClient;
         this.acks = new AckBatcher(client, endpoint);
         this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -140,19 +138,25 @@ public final class SqsTransport implements Transport {
     }
 
     /**
-     * A receiver for {@code queue}. Checks the queue's name and the name of the dead-letter queue
-     * resq derives from it ({@link Builder#deadLetterSuffix(String)}), so a name SQS would refuse
-     * fails here with an {@link IllegalArgumentException} and not at the first dead letter. Resolves
-     * the queue now, so an unreachable endpoint or a missing queue fails here with an
-     * {@link SqsTransportException} naming both. The group is ignored: SQS receivers of one queue
-     * always compete.
+     * Checks the queue's name and that of its dead-letter queue, so a name SQS would refuse fails
+     * when the processor starts with an {@link IllegalArgumentException}, not at the first dead letter.
+     */
+    @Override
+    public void checkQueues(String queue, String deadLetterQueue) {
+        queues.physicalName(queue);
+        queues.checkDeadLetterName(queue, deadLetterQueue);
+    }
+
+    /**
+     * A receiver for {@code queue}. Resolves the queue now, so an unreachable endpoint or a missing
+     * queue fails here with an {@link SqsTransportException} naming both. The group is ignored:
+     * SQS receivers of one queue always compete.
      */
     @Override
     public Receiver receiver(String queue, ReceiverOptions options) {
         Objects.requireNonNull(options, "options must not be null");
         requireOpen();
         queues.physicalName(queue);
-        queues.checkDerivedNames(queue, deadLetterSuffix);
         SqsReceiver r = new SqsReceiver(this, queues.resolve(queue), options, visibilitySeconds, maxParked);
         receivers.add(r);
         if (closed) {
@@ -273,7 +277,6 @@ public final class SqsTransport implements Transport {
         private Duration maxWait = Duration.ofSeconds(20);
         private int maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
         private int maxParked = DEFAULT_MAX_PARKED;
-        private String deadLetterSuffix = Queues.DEFAULT_DEAD_LETTER_SUFFIX;
         private boolean closeClient;
 
         private Builder(SqsClient client) {
@@ -348,22 +351,6 @@ public final class SqsTransport implements Transport {
                 throw new IllegalArgumentException("maxParked must be >= 1, was " + messages);
             }
             this.maxParked = messages;
-            return this;
-        }
-
-        /**
-         * The suffix resq appends to a queue's name for its dead-letter queue (default
-         * {@value Queues#DEFAULT_DEAD_LETTER_SUFFIX}). Set it when you gave
-         * {@code Queues.builder(..).deadLetterSuffix(..)} another one: a receiver checks, when it
-         * opens, that the derived dead-letter queue name is one SQS accepts, so an over-long name
-         * fails at start rather than at the first dead letter. {@code null} turns that check off
-         * (for processors that name their dead-letter queue with {@code deadLetterQueue(..)}).
-         */
-        public Builder deadLetterSuffix(String suffix) {
-            if (suffix != null && suffix.isEmpty()) {
-                throw new IllegalArgumentException("deadLetterSuffix must not be empty (null turns the check off)");
-            }
-            this.deadLetterSuffix = suffix;
             return this;
         }
 
