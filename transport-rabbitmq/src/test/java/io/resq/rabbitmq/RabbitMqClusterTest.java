@@ -1,0 +1,101 @@
+package io.resq.rabbitmq;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.rabbitmq.client.Address;
+import com.rabbitmq.client.ConnectionFactory;
+import io.resq.spi.Delivery;
+import io.resq.spi.Outbound;
+import io.resq.spi.Receiver;
+import io.resq.spi.ReceiverOptions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A list of addresses lets connection recovery move to a node that is up: two proxies to the
+ * local broker stand in for two nodes, and the one the transport is connected through goes down.
+ */
+class RabbitMqClusterTest {
+
+    private static final Set<String> QUEUES = ConcurrentHashMap.newKeySet();
+
+    @AfterAll
+    static void deleteQueues() {
+        RabbitBroker.deleteQueues(QUEUES);
+    }
+
+    private static String queueName(String base) {
+        String name = "cluster_" + base + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+        QUEUES.add(name);
+        QUEUES.add(name + "_deadletter");
+        return name;
+    }
+
+    @Test
+    void recoveryMovesToTheNodeThatIsUp() throws Exception {
+        RabbitBroker.require();
+        String queue = queueName("failover");
+        ConnectionFactory factory = RabbitBroker.factory();
+        factory.setNetworkRecoveryInterval(200);
+        try (TcpProxy a = new TcpProxy(factory.getPort()); TcpProxy b = new TcpProxy(factory.getPort());
+                RabbitMqTransport transport = RabbitMqTransport.builder(factory)
+                        .addresses(List.of(new Address("127.0.0.1", a.port()), new Address("127.0.0.1", b.port())))
+                        .build()) {
+            assertThat(transport.health().detail()).contains("127.0.0.1:" + a.port() + ",127.0.0.1:" + b.port());
+            try (Receiver r = transport.receiver(queue, ReceiverOptions.defaults())) {
+                roundTrip(transport, r, queue, "before");
+                assertThat(a.openConnections() + b.openConnections()).isEqualTo(2);
+                TcpProxy down = a.openConnections() > 0 ? a : b;
+                TcpProxy up = down == a ? b : a;
+                down.kill();
+                assertThat(await(() -> up.openConnections() == 2 && transport.health().isUp(), Duration.ofSeconds(30)))
+                        .as("both connections recovered through the node that is up: %s", transport.health()).isTrue();
+                roundTrip(transport, r, queue, "after");
+            }
+        }
+    }
+
+    private static void send(RabbitMqTransport transport, String queue, String id) throws Exception {
+        transport.sender(queue).send(List.of(new Outbound(id, null, Map.of(), new byte[] {1}, Duration.ZERO)))
+                .get(10, TimeUnit.SECONDS);
+    }
+
+    private static void roundTrip(RabbitMqTransport transport, Receiver r, String queue, String id) throws Exception {
+        send(transport, queue, id);
+        Delivery d = pollOne(r);
+        assertThat(d.id()).isEqualTo(id);
+        d.ack();
+    }
+
+    private static Delivery pollOne(Receiver r) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < deadline) {
+            List<Delivery> got = r.poll(1, Duration.ofMillis(100));
+            if (!got.isEmpty()) {
+                return got.get(0);
+            }
+        }
+        throw new AssertionError("no delivery within 15 s");
+    }
+
+
+
+    private static boolean await(BooleanSupplier condition, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (condition.getAsBoolean()) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return condition.getAsBoolean();
+    }
+}
