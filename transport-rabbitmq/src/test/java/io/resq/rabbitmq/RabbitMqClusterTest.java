@@ -3,6 +3,7 @@ package io.resq.rabbitmq;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.rabbitmq.client.Address;
+import com.rabbitmq.client.AddressResolver;
 import com.rabbitmq.client.ConnectionFactory;
 import io.resq.spi.Delivery;
 import io.resq.spi.Outbound;
@@ -15,13 +16,16 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A list of addresses lets connection recovery move to a node that is up: two proxies to the
- * local broker stand in for two nodes, and the one the transport is connected through goes down.
+ * A list of addresses, or an address resolver, lets connection recovery move to a node that is up:
+ * two proxies to the local broker stand in for two nodes, and the one the transport is connected
+ * through goes down.
  */
 class RabbitMqClusterTest {
 
@@ -59,6 +63,35 @@ class RabbitMqClusterTest {
                 assertThat(await(() -> up.openConnections() == 2 && transport.health().isUp(), Duration.ofSeconds(30)))
                         .as("both connections recovered through the node that is up: %s", transport.health()).isTrue();
                 roundTrip(transport, r, queue, "after");
+            }
+        }
+    }
+
+    @Test
+    void anAddressResolverIsAskedAgainWhenRecovering() throws Exception {
+        RabbitBroker.require();
+        String queue = queueName("resolver");
+        ConnectionFactory factory = RabbitBroker.factory();
+        factory.setNetworkRecoveryInterval(200);
+        try (TcpProxy first = new TcpProxy(factory.getPort()); TcpProxy second = new TcpProxy(factory.getPort())) {
+            // Service discovery that knows one node at a time, as DNS would after a failover.
+            AtomicReference<TcpProxy> current = new AtomicReference<>(first);
+            AtomicInteger asked = new AtomicInteger();
+            AddressResolver discovery = () -> {
+                asked.incrementAndGet();
+                return List.of(new Address("127.0.0.1", current.get().port()));
+            };
+            try (RabbitMqTransport transport = RabbitMqTransport.builder(factory).addressResolver(discovery).build();
+                    Receiver r = transport.receiver(queue, ReceiverOptions.defaults())) {
+                roundTrip(transport, r, queue, "through the first");
+                assertThat(first.openConnections()).isEqualTo(2);
+                int before = asked.get();
+                current.set(second);
+                first.kill();
+                assertThat(await(() -> second.openConnections() == 2 && transport.health().isUp(), Duration.ofSeconds(30)))
+                        .as("recovered through the node discovery names now: %s", transport.health()).isTrue();
+                assertThat(asked.get()).isGreaterThan(before);
+                roundTrip(transport, r, queue, "through the second");
             }
         }
     }
