@@ -87,7 +87,7 @@ final class DelayLevels {
         for (String word : queue.split("\\.", -1)) {
             if (word.equals("*") || word.equals("#")) {
                 return "queue '" + queue + "' has a '" + word + "' between dots, which RabbitMQ's topic routing "
-                        + "reads as a wildcard; rename the queue to take delayed messages (redeliveries)";
+                        + "reads as a wildcard (the transport routes delayed messages by topic); rename the queue";
             }
         }
         return null;

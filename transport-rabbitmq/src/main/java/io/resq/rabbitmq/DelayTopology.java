@@ -96,9 +96,6 @@ final class DelayTopology {
 
     /** Lets delayed messages out of the last level into {@code queue}. */
     void bind(String queue) {
-        if (DelayLevels.unsupportedName(queue) != null) {
-            return; // refused when a delayed message is sent to it, see RabbitSender
-        }
         ensureDeclared();
         try (Channel ch = connection.createChannel()) {
             ch.queueBind(queue, DELIVER, DelayLevels.deliveryBinding(queue));

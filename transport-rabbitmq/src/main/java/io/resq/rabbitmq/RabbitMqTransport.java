@@ -411,6 +411,10 @@ public final class RabbitMqTransport implements Transport {
         if (queue.isBlank()) {
             throw new IllegalArgumentException("queue must not be blank");
         }
+        String wildcard = DelayLevels.unsupportedName(queue);
+        if (wildcard != null) {
+            throw new IllegalArgumentException(wildcard);
+        }
         int bytes = queue.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         if (bytes > MAX_QUEUE_NAME_BYTES) {
             throw new IllegalArgumentException("queue name must be at most " + MAX_QUEUE_NAME_BYTES + " bytes of UTF-8 "

@@ -58,10 +58,6 @@ final class RabbitSender implements Sender {
         if (m.delay().isZero()) {
             return PublisherChannel.Publish.direct(queue, m.id(), AmqpMapping.properties(m), m.body());
         }
-        String refused = DelayLevels.unsupportedName(queue);
-        if (refused != null) {
-            throw new IllegalArgumentException("cannot delay message " + m.id() + ": " + refused);
-        }
         // Declared with the queue; again here only if a delayed publish found the levels missing.
         transport.topology().ensureDelays();
         long millis = DelayLevels.round(m.delay());

@@ -1,6 +1,7 @@
 package io.resq.rabbitmq;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.resq.spi.Delivery;
 import io.resq.spi.Outbound;
@@ -38,6 +39,19 @@ class RabbitMqDelayTest {
         QUEUES.add(name);
         QUEUES.add(name + "_deadletter");
         return name;
+    }
+
+    @Test
+    void aQueueNameTheDelayRoutingWouldReadAsAWildcardIsRefusedAtOnce() {
+        RabbitBroker.require();
+        try (RabbitMqTransport transport = RabbitMqTransport.create(RabbitBroker.factory())) {
+            assertThatThrownBy(() -> transport.sender("orders.*.eu"))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("queue 'orders.*.eu' has a '*' between dots")
+                    .hasMessageContaining("rename the queue");
+            assertThatThrownBy(() -> transport.receiver("orders.#", ReceiverOptions.defaults()))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
     }
 
     @Test
