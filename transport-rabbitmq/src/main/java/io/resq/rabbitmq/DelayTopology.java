@@ -72,6 +72,8 @@ final class DelayTopology {
                 return;
             }
             long start = System.nanoTime();
+            int mismatched = 0;
+            String firstMismatch = null;
             try (Channel ch = connection.createChannel()) {
                 ch.exchangeDeclare(DELIVER, BuiltinExchangeType.TOPIC, true);
                 for (int i = 0; i < DelayLevels.LEVELS; i++) {
@@ -79,7 +81,11 @@ final class DelayTopology {
                 }
                 for (int i = 0; i < DelayLevels.LEVELS; i++) {
                     String next = i == 0 ? DELIVER : level(i - 1);
-                    topology.declareOrUseExisting(level(i), levelArguments(i, next));
+                    String mismatch = topology.declareOrReportMismatch(level(i), levelArguments(i, next));
+                    if (mismatch != null) {
+                        mismatched++;
+                        firstMismatch = firstMismatch == null ? mismatch : firstMismatch;
+                    }
                     ch.queueBind(level(i), level(i), DelayLevels.levelBinding(i, 1));
                     ch.exchangeBind(next, level(i), DelayLevels.levelBinding(i, 0));
                 }
@@ -89,6 +95,11 @@ final class DelayTopology {
                         + "them as docs/transports/rabbitmq.md describes", e);
             }
             declared = true;
+            if (mismatched > 0) {
+                // Typically levels a transport with the other queue type declared first: they work the same.
+                LOG.info("{} of the {} delay levels on {} exist with other arguments than {} queues would have; using them "
+                        + "as they are ({})", mismatched, DelayLevels.LEVELS, endpoint, type, firstMismatch);
+            }
             LOG.debug("Declared the {} delay levels on {} in {} ms", DelayLevels.LEVELS, endpoint,
                     (System.nanoTime() - start) / 1_000_000);
         }

@@ -114,26 +114,39 @@ final class Topology {
         return args;
     }
 
-    /** Declares {@code queue} durable with {@code args}, or uses it as it is if it exists with other arguments. */
+    /** Declares {@code queue} durable with {@code args}, or uses it as it is (with a warning) if it exists with other arguments. */
     void declareOrUseExisting(String queue, Map<String, Object> args) {
+        String mismatch = declareOrReportMismatch(queue, args);
+        if (mismatch == null) {
+            return;
+        }
+        Object deadLetters = args.get("x-dead-letter-routing-key");
+        LOG.warn("Queue '{}' already exists on {} with other arguments than {}; using it as it is ({}).{}", queue, endpoint,
+                args, mismatch, deadLetters == null ? "" : " If it has no dead-letter exchange to " + deadLetters
+                        + ", the broker drops a message it gives up on (a quorum queue's delivery limit): give it a policy "
+                        + "with dead-letter-exchange \"\" and dead-letter-routing-key " + deadLetters
+                        + " (see the RabbitMQ transport's docs)");
+    }
+
+    /**
+     * Declares {@code queue} durable with {@code args}; returns {@code null} if that worked, or the
+     * broker's reason when the queue exists with other arguments (it is then used as it is).
+     */
+    String declareOrReportMismatch(String queue, Map<String, Object> args) {
+        String mismatch;
         try (Channel ch = connection.createChannel()) {
             ch.queueDeclare(queue, true, false, false, args);
-            return;
+            return null;
         } catch (IOException e) {
             if (replyCode(e) != PRECONDITION_FAILED) {
                 throw failure("cannot declare queue '" + queue + "'", e);
             }
-            LOG.warn("Queue '{}' already exists on {} with other arguments than {}; using it as it is ({}). {}",
-                    queue, endpoint, args, replyText(e), args.containsKey("x-dead-letter-routing-key")
-                            ? "Without a dead-letter exchange to " + args.get("x-dead-letter-routing-key")
-                            + " the broker drops a message it gives up on (a quorum queue's delivery limit); "
-                            + "give the queue a policy with dead-letter-exchange \"\" and dead-letter-routing-key "
-                            + args.get("x-dead-letter-routing-key") + " (see the RabbitMQ transport's docs)"
-                            : "");
+            mismatch = replyText(e);
         } catch (TimeoutException | RuntimeException e) {
             throw failure("cannot declare queue '" + queue + "'", e);
         }
         passive(queue);
+        return mismatch;
     }
 
     private void passive(String queue) {
