@@ -39,6 +39,8 @@ opts="[{certfile,\"$dir/cert.pem\"},{keyfile,\"$dir/key.pem\"},{versions,['tlsv1
 listener="{\"127.0.0.1\",$port}"
 rabbitmqctl -q eval "
   _ = rabbit_networking:ensure_ssl(),
+  %% The node caches PEM files by path; a certificate made anew must not be served from the cache.
+  _ = ssl:clear_pem_cache(),
   ok = application:set_env(rabbit, ssl_options, $opts),
   ok = application:set_env(rabbit, ssl_listeners, [$listener]),
   rabbit_networking:start_ssl_listener($listener, $opts, 1)." >/dev/null
