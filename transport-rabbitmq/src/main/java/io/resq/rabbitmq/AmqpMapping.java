@@ -28,8 +28,10 @@ final class AmqpMapping {
     static final String KEY = "resq-key";
     static final String CATEGORY = "resq-category";
     static final String DISPATCH_DATE = "resq-dispatch-date";
-    /** Quorum queues count returned deliveries in this header. */
+    /** Quorum queues count returned deliveries in this header (from RabbitMQ 4.3 on: failed ones only). */
     static final String DELIVERY_COUNT = "x-delivery-count";
+    /** RabbitMQ 4.3+ quorum queues count every earlier delivery here, returned for whatever reason. */
+    static final String ACQUIRED_COUNT = "x-acquired-count";
 
     private static final int PERSISTENT = 2;
 
@@ -93,14 +95,23 @@ final class AmqpMapping {
     }
 
     /**
-     * 1 on the first delivery. Quorum queues say how many earlier deliveries were returned;
-     * classic queues only flag a redelivery, which then counts as 2.
+     * 1 on the first delivery. Quorum queues say how many earlier deliveries there were: from
+     * RabbitMQ 4.3 on in {@code x-acquired-count} (every return), before in {@code x-delivery-count}
+     * (which 4.3 narrowed to failed deliveries, and which a release does not raise); the larger
+     * wins. Classic queues only flag a redelivery, which then counts as 2.
      */
     static int deliveryCount(AMQP.BasicProperties props, Envelope envelope) {
         Map<String, Object> raw = props.getHeaders();
-        Object counted = raw == null ? null : raw.get(DELIVERY_COUNT);
-        if (counted instanceof Number n) {
-            return (int) Math.min(Integer.MAX_VALUE - 1L, n.longValue()) + 1;
+        long earlier = -1;
+        if (raw != null) {
+            for (String header : new String[] {ACQUIRED_COUNT, DELIVERY_COUNT}) {
+                if (raw.get(header) instanceof Number n) {
+                    earlier = Math.max(earlier, n.longValue());
+                }
+            }
+        }
+        if (earlier >= 0) {
+            return (int) Math.min(Integer.MAX_VALUE - 1L, earlier) + 1;
         }
         return envelope.isRedeliver() ? 2 : 1;
     }

@@ -10,28 +10,46 @@ import java.net.URISyntaxException;
  */
 final class Endpoint {
 
-    private final String host;
-    private final int port;
+    private final String address;
     private final String virtualHost;
+    private final boolean tls;
 
-    private Endpoint(String host, int port, String virtualHost) {
-        this.host = host;
-        this.port = port;
+    private Endpoint(String address, String virtualHost, boolean tls) {
+        this.address = address;
         this.virtualHost = virtualHost;
+        this.tls = tls;
     }
 
+    /** The factory's own host and port. */
     static Endpoint of(ConnectionFactory factory) {
-        return new Endpoint(factory.getHost(), factory.getPort(), factory.getVirtualHost());
+        return new Endpoint(factory.getHost() + ":" + factory.getPort(), factory.getVirtualHost(), factory.isSSL());
     }
 
-    /** {@code host:port}. */
+    /** Several addresses (a cluster), or a resolver's description when the addresses are only known when connecting. */
+    static Endpoint of(ConnectionFactory factory, String addresses) {
+        return new Endpoint(addresses, factory.getVirtualHost(), factory.isSSL());
+    }
+
+    /** {@code host1:port1,host2:port2}. */
+    static String join(java.util.List<com.rabbitmq.client.Address> addresses, int defaultPort) {
+        StringBuilder out = new StringBuilder();
+        for (com.rabbitmq.client.Address a : addresses) {
+            if (out.length() > 0) {
+                out.append(',');
+            }
+            out.append(a.getHost()).append(':').append(a.getPort() == -1 ? defaultPort : a.getPort());
+        }
+        return out.toString();
+    }
+
+    /** {@code host:port}, or the list of them for a cluster. */
     String address() {
-        return host + ":" + port;
+        return address;
     }
 
     @Override
     public String toString() {
-        return "RabbitMQ at " + address() + " (vhost " + virtualHost + ")";
+        return "RabbitMQ at " + address + " (vhost " + virtualHost + (tls ? ", TLS" : "") + ")";
     }
 
     /**

@@ -22,6 +22,15 @@ final class Errors {
         return root.getClass().getSimpleName() + (message == null ? "" : ": " + message);
     }
 
+    /** The reply code of the channel close in {@code e}'s cause chain (404, 406, ...), or -1. */
+    static int replyCode(Throwable e) {
+        ShutdownSignalException s = shutdownSignal(e);
+        if (s != null && s.getReason() instanceof com.rabbitmq.client.AMQP.Channel.Close close) {
+            return close.getReplyCode();
+        }
+        return -1;
+    }
+
     /** The {@link ShutdownSignalException} in {@code e}'s cause chain, or {@code null}. */
     static ShutdownSignalException shutdownSignal(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {

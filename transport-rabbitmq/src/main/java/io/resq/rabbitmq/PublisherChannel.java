@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentNavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 
 /**
  * One channel in publisher-confirm mode, with its confirmations tracked asynchronously: each
@@ -29,22 +29,37 @@ import java.util.function.Consumer;
  */
 final class PublisherChannel {
 
-    /** One unconfirmed publish. */
-    private record Pending(String routingKey, String id, CompletableFuture<Void> future, long deadlineNanos) {
+    /** One unconfirmed publish (without its body, which need not live until the confirm). */
+    private record Pending(String exchange, String routingKey, String queue, String id, CompletableFuture<Void> future,
+            long deadlineNanos) {
+        boolean delayed() {
+            return !exchange.isEmpty();
+        }
     }
 
-    /** One message to publish. */
-    record Publish(String routingKey, String id, AMQP.BasicProperties properties, byte[] body) {
+    /**
+     * One message to publish to {@code exchange} with {@code routingKey}, bound for {@code queue}:
+     * the default exchange and the queue's name, or a delay level and a delay routing key.
+     */
+    record Publish(String exchange, String routingKey, String queue, String id, AMQP.BasicProperties properties, byte[] body) {
+        /** A message straight to {@code queue} through the default exchange. */
+        static Publish direct(String queue, String id, AMQP.BasicProperties properties, byte[] body) {
+            return new Publish("", queue, queue, id, properties, body);
+        }
+
+        boolean delayed() {
+            return !exchange.isEmpty();
+        }
     }
 
     private final Channel channel;
     private final Endpoint endpoint;
-    private final Consumer<String> onUnroutable;
+    private final BiConsumer<String, Boolean> onUnroutable;
     private final Duration confirmTimeout;
     private final Object publishLock = new Object();
     private final ConcurrentNavigableMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
 
-    PublisherChannel(Connection connection, Endpoint endpoint, Duration confirmTimeout, Consumer<String> onUnroutable)
+    PublisherChannel(Connection connection, Endpoint endpoint, Duration confirmTimeout, BiConsumer<String, Boolean> onUnroutable)
             throws IOException {
         this.endpoint = endpoint;
         this.confirmTimeout = confirmTimeout;
@@ -61,7 +76,7 @@ final class PublisherChannel {
         channel.addShutdownListener(this::shutdown);
     }
 
-    /** Publishes the messages (mandatory, to the default exchange) and returns one future per message. */
+    /** Publishes the messages (mandatory) and returns one future per message. */
     List<CompletableFuture<Void>> publish(List<Publish> messages) {
         List<CompletableFuture<Void>> futures = new ArrayList<>(messages.size());
         long deadline = System.nanoTime() + confirmTimeout.toNanos();
@@ -70,13 +85,13 @@ final class PublisherChannel {
                 CompletableFuture<Void> f = new CompletableFuture<>();
                 futures.add(f);
                 long seq = channel.getNextPublishSeqNo();
-                pending.put(seq, new Pending(m.routingKey(), m.id(), f, deadline));
+                pending.put(seq, new Pending(m.exchange(), m.routingKey(), m.queue(), m.id(), f, deadline));
                 try {
-                    channel.basicPublish("", m.routingKey(), true, m.properties(), m.body());
+                    channel.basicPublish(m.exchange(), m.routingKey(), true, m.properties(), m.body());
                 } catch (IOException | RuntimeException e) {
                     pending.remove(seq);
                     f.completeExceptionally(new ResqException("cannot publish message " + m.id() + " to queue '"
-                            + m.routingKey() + "' on " + endpoint + ": " + Errors.describe(e), e));
+                            + m.queue() + "' on " + endpoint + ": " + Errors.describe(e), e));
                 }
             }
         }
@@ -96,7 +111,7 @@ final class PublisherChannel {
             }
             if (pending.remove(e.getKey(), p)) {
                 p.future().completeExceptionally(new ResqException("no publisher confirm from " + endpoint + " within "
-                        + confirmTimeout + " for message " + p.id() + " to queue '" + p.routingKey() + "'"));
+                        + confirmTimeout + " for message " + p.id() + " to queue '" + p.queue() + "'"));
             }
         }
     }
@@ -117,7 +132,7 @@ final class PublisherChannel {
             if (refusal == null) {
                 p.future().complete(null);
             } else {
-                p.future().completeExceptionally(new ResqException("message " + p.id() + " to queue '" + p.routingKey()
+                p.future().completeExceptionally(new ResqException("message " + p.id() + " to queue '" + p.queue()
                         + "' was not stored by " + endpoint + ": " + refusal));
             }
         }
@@ -129,25 +144,33 @@ final class PublisherChannel {
     }
 
     private void returned(Return r) {
-        // Forget the queue first, so that a sender retrying on the failed future declares it again.
-        onUnroutable.accept(r.getRoutingKey());
         String id = r.getProperties().getMessageId();
-        for (Pending p : pending.values()) {
-            if (!p.future().isDone() && p.routingKey().equals(r.getRoutingKey()) && p.id().equals(id)) {
-                p.future().completeExceptionally(new ResqException("message " + id + " is unroutable: queue '"
-                        + r.getRoutingKey() + "' does not exist on " + endpoint + " (" + r.getReplyCode() + " "
-                        + r.getReplyText() + ")"));
-                break;
+        for (Pending m : pending.values()) {
+            if (!m.future().isDone() && m.exchange().equals(r.getExchange()) && m.routingKey().equals(r.getRoutingKey())
+                    && m.id().equals(id)) {
+                // Forget the queue (or the delay levels) first, so that a sender retrying on the
+                // failed future declares it again.
+                onUnroutable.accept(m.queue(), m.delayed());
+                m.future().completeExceptionally(new ResqException("message " + id + " is unroutable: "
+                        + (m.delayed() ? "the delay exchange " + m.exchange() + " has no route" : "queue '" + m.queue()
+                        + "' does not exist") + " on " + endpoint + " (" + r.getReplyCode() + " " + r.getReplyText() + ")"));
+                return;
             }
         }
+        onUnroutable.accept(r.getRoutingKey(), !r.getExchange().isEmpty());
     }
 
     private void shutdown(ShutdownSignalException cause) {
+        // 404 on a delayed publish: a delay exchange was deleted; declare the levels again.
+        boolean levelsMissing = Errors.replyCode(cause) == 404;
         for (Long seq : List.copyOf(pending.keySet())) {
             Pending p = pending.remove(seq);
             if (p != null) {
+                if (levelsMissing && p.delayed()) {
+                    onUnroutable.accept(p.queue(), true);
+                }
                 p.future().completeExceptionally(new ResqException("no confirm for message " + p.id() + " to queue '"
-                        + p.routingKey() + "': the channel to " + endpoint + " closed (" + Errors.describe(cause) + ")", cause));
+                        + p.queue() + "': the channel to " + endpoint + " closed (" + Errors.describe(cause) + ")", cause));
             }
         }
     }

@@ -6,7 +6,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 
 /**
  * A fixed set of {@link PublisherChannel}s on the publishing connection, handed out round-robin so
@@ -19,12 +19,12 @@ final class Publishers {
 
     private final Connection connection;
     private final Endpoint endpoint;
-    private final Consumer<String> onUnroutable;
+    private final BiConsumer<String, Boolean> onUnroutable;
     private final Duration confirmTimeout;
     private final AtomicReferenceArray<PublisherChannel> slots;
     private final AtomicInteger next = new AtomicInteger();
 
-    Publishers(Connection connection, Endpoint endpoint, int size, Duration confirmTimeout, Consumer<String> onUnroutable) {
+    Publishers(Connection connection, Endpoint endpoint, int size, Duration confirmTimeout, BiConsumer<String, Boolean> onUnroutable) {
         this.connection = connection;
         this.confirmTimeout = confirmTimeout;
         this.endpoint = endpoint;

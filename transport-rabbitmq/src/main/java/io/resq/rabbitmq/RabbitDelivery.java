@@ -1,5 +1,6 @@
 package io.resq.rabbitmq;
 
+import com.rabbitmq.client.Channel;
 import io.resq.spi.Delivery;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -11,6 +12,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class RabbitDelivery implements Delivery {
 
     private final RabbitReceiver receiver;
+    /** The channel this arrived on: its tag means something there only. */
+    final Channel channel;
     /** The receiver's channel generation when this arrived; a delivery of an earlier one was returned by the broker already. */
     final long generation;
     final long deliveryTag;
@@ -21,9 +24,10 @@ final class RabbitDelivery implements Delivery {
     private final int deliveryCount;
     private final AtomicBoolean settled = new AtomicBoolean();
 
-    RabbitDelivery(RabbitReceiver receiver, long generation, long deliveryTag, String id, Map<String, String> headers,
+    RabbitDelivery(RabbitReceiver receiver, Channel channel, long generation, long deliveryTag, String id, Map<String, String> headers,
             byte[] body, int deliveryCount) {
         this.receiver = receiver;
+        this.channel = channel;
         this.generation = generation;
         this.deliveryTag = deliveryTag;
         this.id = id;

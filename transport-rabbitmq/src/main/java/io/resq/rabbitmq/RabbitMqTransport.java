@@ -1,8 +1,13 @@
 package io.resq.rabbitmq;
 
+import com.rabbitmq.client.Address;
+import com.rabbitmq.client.AddressResolver;
 import com.rabbitmq.client.BlockedListener;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.impl.recovery.RecordedBinding;
+import com.rabbitmq.client.impl.recovery.RecordedConsumer;
+import com.rabbitmq.client.impl.recovery.RecordedExchange;
 import com.rabbitmq.client.impl.recovery.RecordedQueue;
 import com.rabbitmq.client.impl.recovery.TopologyRecoveryFilter;
 import io.resq.ResqException;
@@ -25,6 +30,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,9 +46,12 @@ import org.slf4j.LoggerFactory;
  * <p>It opens two connections (one publishing, one consuming, so that flow control on publishers
  * never stalls consumers), with automatic connection and topology recovery on. Sends are
  * persistent, mandatory and confirmed; queues are durable, quorum by default, declared or used as
- * they are (see {@link Builder#declareQueues(boolean)}); delays go through per-delay TTL queues
- * that dead-letter back into the queue; receivers consume with manual acks and
- * {@code basic.qos(prefetch)}.
+ * they are (see {@link Builder#declareQueues(boolean)}), each with a dead-letter exchange to
+ * {@code <queue>_deadletter}; delays go through a fixed set of TTL queues shared by the virtual
+ * host (binary delay levels) that dead-letter into the queue; receivers consume with manual acks
+ * and {@code basic.qos(prefetch)}. TLS is verified (certificate and host name) unless
+ * {@link Builder#insecureTrustAllCertificates()} says otherwise; {@link Builder#addresses(List)}
+ * takes the nodes of a cluster.
  *
  * <p>Capabilities: {@link Capability#DELAYED_DELIVERY} and {@link Capability#PAUSE} always,
  * {@link Capability#DELIVERY_COUNT} with quorum queues. Not {@link Capability#CONSUMER_GROUPS}
@@ -59,6 +68,8 @@ public final class RabbitMqTransport implements Transport {
     static final int DEFAULT_LIMIT_3X = 128 * 1024 * 1024;
     /** RabbitMQ 4.0 lowered the default {@code max_message_size} to 16 MiB. */
     static final int DEFAULT_LIMIT_4X = 16 * 1024 * 1024;
+    /** 255 (RabbitMQ's limit) less the delay routing key's prefix, less the dead-letter suffix. */
+    static final int MAX_QUEUE_NAME_BYTES = 255 - DelayLevels.KEY_PREFIX_LENGTH - Topology.DEAD_LETTER_SUFFIX.length();
 
     private final Endpoint endpoint;
     private final Connection publishing;
@@ -71,6 +82,10 @@ public final class RabbitMqTransport implements Transport {
     private final Duration confirmTimeout;
     private final String serverVersion;
     private final Set<RabbitReceiver> receivers = ConcurrentHashMap.newKeySet();
+    /** Consumer tags receivers hold now; the only consumers connection recovery restores. */
+    private final Set<String> liveConsumers = ConcurrentHashMap.newKeySet();
+    private final List<Address> addresses;
+    private final AddressResolver resolver;
     private final Map<String, RabbitSender> senders = new ConcurrentHashMap<>();
     /** Why the broker blocks publishing (a resource alarm), or null. Written by the connection's thread. */
     private volatile String blocked;
@@ -81,19 +96,52 @@ public final class RabbitMqTransport implements Transport {
         // Required for "reconnects when it can": recovery restores connections, channels, qos and consumers.
         factory.setAutomaticRecoveryEnabled(true);
         factory.setTopologyRecoveryEnabled(true);
-        // Queues are durable and declared on short-lived channels, re-declared on demand (see
-        // Topology); recovery restores channels, qos and consumers but does not re-declare queues
-        // through the closed channels they were declared on.
+        // Queues, exchanges and bindings are durable and declared on short-lived channels,
+        // re-declared on demand (see Topology); recovery restores channels, qos and consumers but
+        // does not re-declare them through the closed channels they were declared on. Of the
+        // consumers it restores only those a receiver holds now: the client keeps recording a
+        // consumer the broker cancelled, which would come back next to its replacement.
         factory.setTopologyRecoveryFilter(new TopologyRecoveryFilter() {
             @Override
             public boolean filterQueue(RecordedQueue queue) {
                 return false;
             }
+
+            @Override
+            public boolean filterExchange(RecordedExchange exchange) {
+                return false;
+            }
+
+            @Override
+            public boolean filterBinding(RecordedBinding binding) {
+                return false;
+            }
+
+            @Override
+            public boolean filterConsumer(RecordedConsumer consumer) {
+                return liveConsumers.contains(consumer.getConsumerTag());
+            }
         });
         if (factory.getConnectionTimeout() == 0) {
             factory.setConnectionTimeout((int) Builder.DEFAULT_CONNECT_TIMEOUT.toMillis());
         }
-        this.endpoint = Endpoint.of(factory);
+        if (b.insecureTrustAll) {
+            Tls.trustingEverything(factory);
+        } else if (b.sslContext != null) {
+            Tls.verified(factory, b.sslContext);
+        } else if (factory.isSSL()) {
+            // The caller's factory brings its own trust; the host name is checked whatever it is.
+            Tls.verifyHostname(factory);
+        }
+        this.addresses = b.addresses;
+        this.endpoint = b.addresses != null ? Endpoint.of(factory, Endpoint.join(b.addresses, factory.getPort()))
+                : b.resolver != null ? Endpoint.of(factory, "the nodes " + b.resolver.getClass().getSimpleName() + " finds")
+                : Endpoint.of(factory);
+        this.resolver = b.resolver;
+        if (b.insecureTrustAll) {
+            LOG.warn("TLS to {} trusts every certificate (insecureTrustAllCertificates()): anyone on the network path "
+                    + "can read the credentials and messages; use sslContext(...) or a trusted certificate instead", endpoint);
+        }
         this.publishing = connect(factory, b.connectionName + "-publisher");
         try {
             this.consuming = connect(factory, b.connectionName + "-consumer");
@@ -106,7 +154,7 @@ public final class RabbitMqTransport implements Transport {
         this.maxBodySize = b.maxBodySize > 0 ? b.maxBodySize : defaultLimit(serverVersion);
         this.confirmTimeout = b.confirmTimeout;
         this.topology = new Topology(publishing, endpoint, b.queueType, b.declareQueues);
-        this.publishers = new Publishers(publishing, endpoint, b.publisherChannels, confirmTimeout, topology::forget);
+        this.publishers = new Publishers(publishing, endpoint, b.publisherChannels, confirmTimeout, topology::unroutable);
         // One timer thread per transport fails overdue publisher confirms (see PublisherChannel#expire).
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "resq-rabbitmq-confirm-timer-" + endpoint.address());
@@ -144,7 +192,10 @@ public final class RabbitMqTransport implements Transport {
 
     /**
      * A transport for an AMQP URI such as {@code amqp://user:password@host:5672/vhost}; the password
-     * never appears in errors or logs.
+     * never appears in errors or logs. An {@code amqps://} URI connects with TLS, verifying the
+     * broker's certificate against the JVM's default trust store ({@code javax.net.ssl.trustStore},
+     * else the JDK's {@code cacerts}) and checking that it names the URI's host; see
+     * {@link Builder#sslContext(SSLContext)} for another trust store.
      */
     public static RabbitMqTransport create(String uri) {
         return builder(factory(uri)).build();
@@ -163,6 +214,11 @@ public final class RabbitMqTransport implements Transport {
     private static ConnectionFactory factory(String uri) {
         Objects.requireNonNull(uri, "uri must not be null");
         ConnectionFactory f = new ConnectionFactory();
+        if (uri.regionMatches(true, 0, "amqps:", 0, 6)) {
+            // Before setUri: given no TLS context, setUri("amqps://...") would install the client's
+            // trust-everything one. The transport adds hostname verification to its copy.
+            f.useSslProtocol(Tls.defaultContext());
+        }
         try {
             f.setUri(uri);
         } catch (Exception e) {
@@ -233,7 +289,8 @@ public final class RabbitMqTransport implements Transport {
         if (!problems.isEmpty()) {
             return Health.down(endpoint + ": " + String.join("; ", problems));
         }
-        String detail = endpoint + ", RabbitMQ " + serverVersion + ", " + receivers.size() + " receiver(s)";
+        String detail = endpoint + ", RabbitMQ " + serverVersion + ", connected to "
+                + publishing.getAddress().getHostAddress() + ":" + publishing.getPort() + ", " + receivers.size() + " receiver(s)";
         return Health.up(blocked == null ? detail : detail + ", publishing blocked by the broker: " + blocked);
     }
 
@@ -289,6 +346,16 @@ public final class RabbitMqTransport implements Transport {
         receivers.remove(r);
     }
 
+    /** A receiver consumes with {@code tag}: connection recovery restores it. */
+    void consumerLive(String tag) {
+        liveConsumers.add(tag);
+    }
+
+    /** A receiver's consumer was cancelled (by it or by the broker): connection recovery leaves it out. */
+    void consumerGone(String tag) {
+        liveConsumers.remove(tag);
+    }
+
     /** Fails fast instead of blocking a sender while the transport cannot publish. */
     void checkCanPublish(String queue) {
         if (closed) {
@@ -308,9 +375,16 @@ public final class RabbitMqTransport implements Transport {
 
     private Connection connect(ConnectionFactory factory, String name) {
         try {
+            if (addresses != null) {
+                return factory.newConnection(addresses, name);
+            }
+            if (resolver != null) {
+                return factory.newConnection(null, resolver, name);
+            }
             return factory.newConnection(name);
         } catch (IOException | TimeoutException | RuntimeException e) {
-            throw new ResqException("cannot connect to " + endpoint + ": " + Errors.describe(e), e);
+            String tls = Tls.explain(e, endpoint);
+            throw new ResqException("cannot connect to " + endpoint + ": " + (tls != null ? tls : Errors.describe(e)), e);
         }
     }
 
@@ -337,9 +411,15 @@ public final class RabbitMqTransport implements Transport {
         if (queue.isBlank()) {
             throw new IllegalArgumentException("queue must not be blank");
         }
-        if (queue.length() > 200) {
-            throw new IllegalArgumentException("queue name must be at most 200 characters (RabbitMQ allows 255, "
-                    + "the rest is kept for delay queue names), was " + queue.length());
+        String wildcard = DelayLevels.unsupportedName(queue);
+        if (wildcard != null) {
+            throw new IllegalArgumentException(wildcard);
+        }
+        int bytes = queue.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes > MAX_QUEUE_NAME_BYTES) {
+            throw new IllegalArgumentException("queue name must be at most " + MAX_QUEUE_NAME_BYTES + " bytes of UTF-8 "
+                    + "(RabbitMQ allows 255 for names and routing keys; the rest is kept for the '"
+                    + Topology.DEAD_LETTER_SUFFIX + "' suffix and the delay routing key), was " + bytes);
         }
     }
 
@@ -366,9 +446,85 @@ public final class RabbitMqTransport implements Transport {
         private Duration confirmTimeout = Duration.ofSeconds(30);
         private int publisherChannels = 2;
         private String connectionName = "resq";
+        private SSLContext sslContext;
+        private boolean insecureTrustAll;
+        private List<Address> addresses;
+        private AddressResolver resolver;
 
         private Builder(ConnectionFactory factory) {
             this.factory = factory;
+        }
+
+        /**
+         * The nodes of a cluster to connect to, instead of the factory's host and port. The client
+         * tries them in random order when connecting, and again when recovering a lost connection,
+         * so recovery moves to a node that is up. The factory still gives the credentials, virtual
+         * host, TLS and timeouts. Replaces {@link #addressResolver(AddressResolver)}.
+         *
+         * <pre>{@code
+         * RabbitMqTransport.builder(factory)
+         *         .addresses(List.of(new Address("rabbit-1", 5672), new Address("rabbit-2", 5672), new Address("rabbit-3", 5672)))
+         *         .build();
+         * }</pre>
+         */
+        public Builder addresses(List<Address> nodes) {
+            Objects.requireNonNull(nodes, "addresses must not be null");
+            if (nodes.isEmpty()) {
+                throw new IllegalArgumentException("addresses must name at least one node, was empty");
+            }
+            for (int i = 0; i < nodes.size(); i++) {
+                Objects.requireNonNull(nodes.get(i), "addresses must not contain null, was null at index " + i);
+            }
+            this.addresses = List.copyOf(nodes);
+            this.resolver = null;
+            return this;
+        }
+
+        /**
+         * Where to find the nodes when the list is only known when connecting (DNS, service
+         * discovery): asked on every connect and every recovery attempt, for example the client's
+         * {@code DnsRecordIpAddressResolver} or {@code DnsSrvRecordAddressResolver}. Replaces
+         * {@link #addresses(List)}.
+         */
+        public Builder addressResolver(AddressResolver addressResolver) {
+            this.resolver = Objects.requireNonNull(addressResolver, "addressResolver must not be null");
+            this.addresses = null;
+            return this;
+        }
+
+        /**
+         * Connects with TLS, trusting the certificates {@code context}'s trust managers trust (and
+         * presenting its key managers' client certificate, if any), and verifying that the broker's
+         * certificate names the host connected to. Use the broker's TLS port (5671 by default; an
+         * {@code amqps://} URI sets it). Replaces {@link #insecureTrustAllCertificates()} if that
+         * was called.
+         *
+         * <pre>{@code
+         * KeyStore trust = KeyStore.getInstance("PKCS12");
+         * trust.load(Files.newInputStream(Path.of("rabbit-ca.p12")), password);
+         * TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+         * tmf.init(trust);
+         * SSLContext tls = SSLContext.getInstance("TLS");
+         * tls.init(null, tmf.getTrustManagers(), null);
+         * RabbitMqTransport.builder("amqps://app:secret@rabbit.internal/orders").sslContext(tls).build();
+         * }</pre>
+         */
+        public Builder sslContext(SSLContext context) {
+            this.sslContext = Objects.requireNonNull(context, "sslContext must not be null");
+            this.insecureTrustAll = false;
+            return this;
+        }
+
+        /**
+         * <b>Insecure:</b> connects with TLS but accepts any certificate for any host, so anyone on
+         * the network path can pose as the broker and read the credentials and every message. For
+         * a throwaway development broker only; the transport logs a warning when it connects.
+         * Replaces {@link #sslContext(SSLContext)} if that was called.
+         */
+        public Builder insecureTrustAllCertificates() {
+            this.insecureTrustAll = true;
+            this.sslContext = null;
+            return this;
         }
 
         /** The type of the queues the transport declares; {@link QueueType#QUORUM} by default. */
@@ -379,9 +535,11 @@ public final class RabbitMqTransport implements Transport {
 
         /**
          * Whether the transport declares the queues it uses (durable, of {@link #queueType}); true
-         * by default. An existing queue with other arguments is used as it is. With false, every
-         * queue (and every {@code <queue>_deadletter} and {@code <queue>_delay_<ms>ms} queue a
-         * processor uses) must exist, and a missing one fails with an error naming it.
+         * by default: a queue is declared with a dead-letter exchange to {@code <queue>_deadletter}
+         * (declared with it), and the shared delay levels ({@code resq.delay.*}) once. An existing
+         * queue with other arguments is used as it is. With false, every queue (and every
+         * {@code <queue>_deadletter} a processor uses, and the delay levels with the queue's
+         * binding) must exist, and a missing queue fails with an error naming it.
          */
         public Builder declareQueues(boolean declare) {
             this.declareQueues = declare;

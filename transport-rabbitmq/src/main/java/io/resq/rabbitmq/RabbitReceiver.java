@@ -29,6 +29,16 @@ import org.slf4j.LoggerFactory;
  * at once. When the channel goes down its unacknowledged messages go back to the queue on the
  * broker's side: {@link #generation} moves on, and deliveries of the old generation are dropped
  * from the buffer and their settling ignored.
+ *
+ * <p>A delivery tag only means something on the channel it came from. Each delivery carries that
+ * channel, and is settled only on it: a delivery the client dispatches after its channel went down
+ * (the dispatch thread may lag behind the shutdown) is never acked on the channel that replaced
+ * it, where its tag would name another message. Across a connection recovery the channel object
+ * stays the same and the client itself ignores tags from before the recovery.
+ *
+ * <p>Exactly one consumer per receiver: the transport's topology-recovery filter restores only the
+ * consumer tags a receiver currently holds ({@link RabbitMqTransport#consumerLive}), so a consumer
+ * the broker cancelled (and this receiver replaced) does not come back beside its replacement.
  */
 final class RabbitReceiver implements Receiver {
 
@@ -41,8 +51,8 @@ final class RabbitReceiver implements Receiver {
     private final int prefetch;
     private final LinkedBlockingQueue<RabbitDelivery> buffer = new LinkedBlockingQueue<>();
     private final Object channelLock = new Object();
-    /** Guarded by channelLock. */
-    private Channel channel;
+    /** Written under channelLock; volatile because the connection's thread reads it in channelDown. */
+    private volatile Channel channel;
     /** Guarded by channelLock; null while paused, cancelled, or not subscribed yet. */
     private String consumerTag;
     /** Guarded by channelLock: System.nanoTime() of the last failed subscription. */
@@ -54,6 +64,12 @@ final class RabbitReceiver implements Receiver {
     private volatile String problem;
     /** Set by the dispatch thread when the broker cancelled the consumer. */
     private volatile boolean brokerCancelled;
+    /**
+     * Set by the connection's thread when the broker closed the channel with a channel error (a
+     * {@code consumer_timeout}, an unknown delivery tag): connection recovery does not repair that,
+     * so the fetching thread opens a new channel.
+     */
+    private volatile Channel lostChannel;
 
     RabbitReceiver(RabbitMqTransport transport, String queue, int prefetch) {
         this.transport = transport;
@@ -63,7 +79,7 @@ final class RabbitReceiver implements Receiver {
         synchronized (channelLock) {
             try {
                 openChannel();
-                consumerTag = channel.basicConsume(queue, false, new QueueConsumer(channel));
+                consume();
             } catch (IOException | RuntimeException e) {
                 closeChannelQuietly();
                 throw new io.resq.ResqException("cannot consume queue '" + queue + "' on " + transport.endpoint() + ": "
@@ -98,8 +114,9 @@ final class RabbitReceiver implements Receiver {
         buffer.drainTo(taken, max - 1);
         List<Delivery> out = new ArrayList<>(taken.size());
         long current = generation.get();
+        Channel now = channel;
         for (RabbitDelivery d : taken) {
-            if (d.generation != current || closed) {
+            if (d.generation != current || d.channel != now || closed) {
                 // The broker took these back when their channel went down or closed.
                 d.markSettled();
             } else if (paused) {
@@ -118,6 +135,7 @@ final class RabbitReceiver implements Receiver {
             // Cancel even while the connection recovers: the client then forgets the consumer
             // instead of restoring it after recovery.
             if (consumerTag != null && channel != null) {
+                transport.consumerGone(consumerTag);
                 try {
                     channel.basicCancel(consumerTag);
                 } catch (IOException | RuntimeException e) {
@@ -146,6 +164,9 @@ final class RabbitReceiver implements Receiver {
         closed = true;
         synchronized (channelLock) {
             // Closing the channel hands every unacknowledged delivery back to the queue at once.
+            if (consumerTag != null) {
+                transport.consumerGone(consumerTag);
+            }
             closeChannelQuietly();
             consumerTag = null;
         }
@@ -162,13 +183,20 @@ final class RabbitReceiver implements Receiver {
         return queue;
     }
 
+    /** The current channel, for tests that make the broker close it. */
+    Channel channelForTest() {
+        synchronized (channelLock) {
+            return channel;
+        }
+    }
+
     void settle(RabbitDelivery d, boolean ack) {
         synchronized (channelLock) {
             if (closed) {
                 throw new IllegalStateException("receiver of queue '" + queue + "' is closed: " + d
                         + " was handed back to the queue when it closed and will be delivered again");
             }
-            if (d.generation != generation.get() || channel == null) {
+            if (d.generation != generation.get() || d.channel != channel || channel == null) {
                 LOG.debug("{} of queue '{}' is from a channel that went down; the broker returned it already", d, queue);
                 return;
             }
@@ -189,8 +217,9 @@ final class RabbitReceiver implements Receiver {
         List<RabbitDelivery> held = new ArrayList<>();
         buffer.drainTo(held);
         long current = generation.get();
+        Channel now = channel;
         for (RabbitDelivery d : held) {
-            if (d.generation == current) {
+            if (d.generation == current && d.channel == now) {
                 d.release();
             } else {
                 d.markSettled();
@@ -203,7 +232,17 @@ final class RabbitReceiver implements Receiver {
         synchronized (channelLock) {
             if (brokerCancelled) {
                 brokerCancelled = false;
+                if (consumerTag != null) {
+                    transport.consumerGone(consumerTag);
+                }
                 consumerTag = null;
+            }
+            if (lostChannel != null && lostChannel == channel) {
+                lostChannel = null;
+                if (consumerTag != null) {
+                    transport.consumerGone(consumerTag);
+                }
+                consumerTag = null; // the channel below is replaced, with a new consumer
             }
             if (closed || paused || consumerTag != null) {
                 return;
@@ -221,7 +260,7 @@ final class RabbitReceiver implements Receiver {
                 }
                 transport.topology().forget(queue);
                 transport.topology().ensureQueue(queue);
-                consumerTag = channel.basicConsume(queue, false, new QueueConsumer(channel));
+                consume();
                 lastFailedSubscribe = 0;
                 problem = null;
                 LOG.info("Consuming queue '{}' on {} again", queue, transport.endpoint());
@@ -234,13 +273,20 @@ final class RabbitReceiver implements Receiver {
     }
 
     /** Caller holds channelLock. */
+    private void consume() throws IOException {
+        String tag = channel.basicConsume(queue, false, new QueueConsumer(channel));
+        transport.consumerLive(tag);
+        consumerTag = tag;
+    }
+
+    /** Caller holds channelLock. */
     private void openChannel() throws IOException {
         Channel ch = transport.consumerConnection().createChannel();
         if (ch == null) {
             throw new IOException("no free channel on the connection to " + transport.endpoint());
         }
         ch.basicQos(prefetch);
-        ch.addShutdownListener(this::channelDown);
+        ch.addShutdownListener(cause -> channelDown(ch, cause));
         channel = ch;
     }
 
@@ -260,12 +306,32 @@ final class RabbitReceiver implements Receiver {
         }
     }
 
-    private void channelDown(ShutdownSignalException cause) {
-        // Runs on the client's thread; the broker has already put this channel's unacked messages back.
-        generation.incrementAndGet();
-        buffer.clear();
-        if (!closed && !cause.isInitiatedByApplication()) {
-            LOG.debug("Channel of queue '{}' went down: {}", queue, Errors.describe(cause));
+    private void channelDown(Channel down, ShutdownSignalException cause) {
+        // Runs on the connection's thread, which must not wait for channelLock (the fetching thread
+        // may hold it while waiting for this thread in an RPC). The broker has already put this
+        // channel's unacked messages back. If the fetching thread saw the channel closed and
+        // replaced it before this ran, only the old channel's deliveries are stale: moving the
+        // generation on would strand the new channel's deliveries unsettled.
+        if (down == channel) {
+            generation.incrementAndGet();
+        }
+        buffer.removeIf(d -> d.channel == down);
+        if (closed || cause.isInitiatedByApplication()) {
+            return;
+        }
+        String reason = Errors.describe(cause);
+        if (!cause.isHardError()) {
+            lostChannel = down;
+            problem = "the broker closed the channel of queue '" + queue + "' (" + reason + "); consuming on a new one";
+        }
+        if (Errors.replyCode(cause) == 406 && reason.contains("acknowledgement")) {
+            // RabbitMQ's consumer_timeout: a delivery stayed unacknowledged too long.
+            LOG.warn("{} closed the channel of queue '{}' because a message stayed unacknowledged longer than its "
+                    + "consumer_timeout ({}); its messages go back to the queue and are delivered again. Raise "
+                    + "consumer_timeout above the longest handler time including retries, or lower the prefetch",
+                    transport.endpoint(), queue, reason);
+        } else {
+            LOG.debug("Channel of queue '{}' went down: {}", queue, reason);
         }
     }
 
@@ -279,12 +345,14 @@ final class RabbitReceiver implements Receiver {
         @Override
         public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
             String id = AmqpMapping.id(queue, properties, body);
-            buffer.add(new RabbitDelivery(RabbitReceiver.this, generation.get(), envelope.getDeliveryTag(), id,
+            buffer.add(new RabbitDelivery(RabbitReceiver.this, getChannel(), generation.get(), envelope.getDeliveryTag(), id,
                     AmqpMapping.headers(properties), body, AmqpMapping.deliveryCount(properties, envelope)));
         }
 
         @Override
         public void handleCancel(String tag) {
+            // At once, on this thread: a connection recovery before the next poll must not bring it back.
+            transport.consumerGone(tag);
             problem = "the broker cancelled the consumer of queue '" + queue + "' (queue deleted?); re-subscribing";
             LOG.warn("{} on {}", problem, transport.endpoint());
             brokerCancelled = true;

@@ -8,7 +8,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Sends to one queue: persistent, mandatory publishes with publisher confirms. A delayed message
- * goes to the queue's delay queue for its delay, from which it expires into the queue.
+ * goes through the shared delay levels ({@link DelayTopology}), from which it expires into the queue.
  *
  * <p>Thread-safe and stateless apart from its transport; publishing runs on the caller's thread
  * (a socket write), confirmation is awaited asynchronously.
@@ -40,8 +40,7 @@ final class RabbitSender implements Sender {
                             + " bytes, over the limit of " + limit + " bytes of " + transport.endpoint()
                             + " (its max_message_size; see RabbitMqTransport.Builder.maxBodySize)");
                 }
-                String target = m.delay().isZero() ? queue : transport.topology().delayQueue(queue, m.delay());
-                publishes.add(new PublisherChannel.Publish(target, m.id(), AmqpMapping.properties(m), m.body()));
+                publishes.add(publish(m));
             }
             if (publishes.isEmpty()) {
                 return CompletableFuture.completedFuture(null);
@@ -53,6 +52,17 @@ final class RabbitSender implements Sender {
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
+    }
+
+    private PublisherChannel.Publish publish(Outbound m) {
+        if (m.delay().isZero()) {
+            return PublisherChannel.Publish.direct(queue, m.id(), AmqpMapping.properties(m), m.body());
+        }
+        // Declared with the queue; again here only if a delayed publish found the levels missing.
+        transport.topology().ensureDelays();
+        long millis = DelayLevels.round(m.delay());
+        return new PublisherChannel.Publish(DelayTopology.entry(), DelayLevels.routingKey(millis, queue), queue, m.id(),
+                AmqpMapping.properties(m), m.body());
     }
 
     @Override

@@ -5,6 +5,16 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import io.resq.testkit.Brokers;
 import java.io.IOException;
+import java.io.InputStream;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -95,6 +105,47 @@ final class RabbitBroker {
         return closed;
     }
 
+    /** Sets a policy on the default vhost for the queues matching {@code pattern} (a regex), as an operator would. */
+    static void setPolicy(String name, String pattern, String definitionJson) throws Exception {
+        rabbitmqctl("set_policy", "--apply-to", "queues", "--priority", "100", name, pattern, definitionJson);
+    }
+
+    static void clearPolicy(String name) {
+        try {
+            rabbitmqctl("clear_policy", name);
+        } catch (Exception e) {
+            // best effort: the names are unique per run
+        }
+    }
+
+    /** The names of the queues of the default vhost. */
+    static List<String> queueNames() throws Exception {
+        List<String> names = new java.util.ArrayList<>();
+        for (String line : rabbitmqctl("-q", "list_queues", "name").split("\n")) {
+            if (!line.isBlank() && !line.equals("name")) {
+                names.add(line.trim());
+            }
+        }
+        return names;
+    }
+
+    /** The arguments of {@code queue} as rabbitmqctl prints them. */
+    static String queueArguments(String queue) throws Exception {
+        for (String line : rabbitmqctl("-q", "list_queues", "name", "arguments").split("\n")) {
+            if (line.startsWith(queue + "\t")) {
+                return line.substring(queue.length() + 1);
+            }
+        }
+        throw new IllegalStateException("no queue '" + queue + "' on the broker");
+    }
+
+    /** How many consumers {@code queue} has, as the broker counts them. */
+    static int consumerCount(String queue) throws Exception {
+        try (Connection c = adminConnection(); Channel ch = c.createChannel()) {
+            return ch.queueDeclarePassive(queue).getConsumerCount();
+        }
+    }
+
     private static String rabbitmqctl(String... args) throws Exception {
         List<String> command = new java.util.ArrayList<>();
         command.add("rabbitmqctl");
@@ -116,6 +167,73 @@ final class RabbitBroker {
         if (!canControlBroker()) {
             Brokers.missing("rabbitmqctl cannot reach the RabbitMQ node on this machine; the fault tests cut connections "
                     + "with it. Run them on the machine of the broker.");
+        }
+    }
+
+    /** The local broker's TLS port: {@code RESQ_RABBITMQ_TLS_PORT}, else 5671. */
+    static int tlsPort() {
+        String port = System.getenv("RESQ_RABBITMQ_TLS_PORT");
+        return port == null || port.isBlank() ? 5671 : Integer.parseInt(port.trim());
+    }
+
+    /** The self-signed certificate of the TLS listener, as {@code src/test/tls/enable-tls-listener.sh} made it. */
+    static Path tlsCertificate() {
+        String dir = System.getenv("RESQ_RABBITMQ_TLS_DIR");
+        return Path.of(dir == null || dir.isBlank() ? "/var/lib/resq/rabbitmq-tls" : dir, "cert.pem");
+    }
+
+    /**
+     * Makes sure the local node has its TLS listener: when the TLS port does not answer, runs
+     * {@code src/test/tls/enable-tls-listener.sh} (which {@code .ci/run} runs too) to start one
+     * without restarting the node. Skips the calling test (or fails it under {@code CI=true}) when
+     * that is not possible.
+     */
+    static void requireTls() {
+        require();
+        if (answers(tlsPort()) && Files.isReadable(tlsCertificate())) {
+            return;
+        }
+        Path script = Path.of("src/test/tls/enable-tls-listener.sh");
+        if (!Files.isReadable(script) || !canControlBroker()) {
+            Brokers.missing("RabbitMQ has no TLS listener on 127.0.0.1:" + tlsPort() + " with the certificate "
+                    + tlsCertificate() + ", and rabbitmqctl cannot start one here; run "
+                    + "transport-rabbitmq/src/test/tls/enable-tls-listener.sh on the broker's machine.");
+        }
+        try {
+            Process p = new ProcessBuilder(List.of("bash", script.toString())).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                Brokers.missing("starting RabbitMQ's TLS listener failed: " + out);
+            }
+        } catch (IOException e) {
+            Brokers.missing("cannot run " + script + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            Brokers.missing("interrupted while starting RabbitMQ's TLS listener");
+        }
+    }
+
+    /** A context that trusts exactly the test broker's self-signed certificate. */
+    static SSLContext tlsContextTrustingTheBroker() throws Exception {
+        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+        trust.load(null, null);
+        try (InputStream in = Files.newInputStream(RabbitBroker.tlsCertificate())) {
+            Certificate cert = CertificateFactory.getInstance("X.509").generateCertificate(in);
+            trust.setCertificateEntry("resq-test-broker", cert);
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, tmf.getTrustManagers(), null);
+        return context;
+    }
+
+    private static boolean answers(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 2_000);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 

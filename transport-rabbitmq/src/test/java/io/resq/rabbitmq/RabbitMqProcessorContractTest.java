@@ -20,8 +20,8 @@ class RabbitMqProcessorContractTest extends ProcessorContract {
     @Override
     protected String queueName(String base) {
         String name = super.queueName(base);
-        // The queue, its dead-letter queue and the delay queues of the contract's redelivery delays.
-        for (String suffix : new String[] {"", "_deadletter", "_deadletter_deadletter", "_delay_100ms", "_delay_1000ms"}) {
+        // The queue and its dead-letter queue (the delay levels are shared and stay).
+        for (String suffix : new String[] {"", "_deadletter", "_deadletter_deadletter"}) {
             QUEUES.add(name + suffix);
         }
         return name;

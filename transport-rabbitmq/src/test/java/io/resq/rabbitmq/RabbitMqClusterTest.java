@@ -1,0 +1,141 @@
+package io.resq.rabbitmq;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.rabbitmq.client.Address;
+import com.rabbitmq.client.AddressResolver;
+import com.rabbitmq.client.ConnectionFactory;
+import io.resq.spi.Delivery;
+import io.resq.spi.Outbound;
+import io.resq.spi.Receiver;
+import io.resq.spi.ReceiverOptions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A list of addresses, or an address resolver, lets connection recovery move to a node that is up:
+ * two proxies to the local broker stand in for two nodes, and the one the transport is connected
+ * through goes down.
+ */
+class RabbitMqClusterTest {
+
+    private static final Set<String> QUEUES = ConcurrentHashMap.newKeySet();
+
+    @AfterAll
+    static void deleteQueues() {
+        RabbitBroker.deleteQueues(QUEUES);
+    }
+
+    private static String queueName(String base) {
+        String name = "cluster_" + base + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+        QUEUES.add(name);
+        QUEUES.add(name + "_deadletter");
+        return name;
+    }
+
+    @Test
+    void recoveryMovesToTheNodeThatIsUp() throws Exception {
+        RabbitBroker.require();
+        String queue = queueName("failover");
+        ConnectionFactory factory = RabbitBroker.factory();
+        factory.setNetworkRecoveryInterval(200);
+        try (TcpProxy a = new TcpProxy(factory.getPort()); TcpProxy b = new TcpProxy(factory.getPort());
+                RabbitMqTransport transport = RabbitMqTransport.builder(factory)
+                        .addresses(List.of(new Address("127.0.0.1", a.port()), new Address("127.0.0.1", b.port())))
+                        .build()) {
+            assertThat(transport.health().detail()).contains("127.0.0.1:" + a.port() + ",127.0.0.1:" + b.port());
+            try (Receiver r = transport.receiver(queue, ReceiverOptions.defaults())) {
+                roundTrip(transport, r, queue, "before");
+                assertThat(a.openConnections() + b.openConnections()).isEqualTo(2);
+                TcpProxy down = a.openConnections() > 0 ? a : b;
+                TcpProxy up = down == a ? b : a;
+                down.kill();
+                assertThat(await(() -> up.openConnections() == 2 && transport.health().isUp(), Duration.ofSeconds(30)))
+                        .as("both connections recovered through the node that is up: %s", transport.health()).isTrue();
+                roundTrip(transport, r, queue, "after");
+            }
+        }
+    }
+
+    @Test
+    void anAddressResolverIsAskedAgainWhenRecovering() throws Exception {
+        RabbitBroker.require();
+        String queue = queueName("resolver");
+        ConnectionFactory factory = RabbitBroker.factory();
+        factory.setNetworkRecoveryInterval(200);
+        try (TcpProxy first = new TcpProxy(factory.getPort()); TcpProxy second = new TcpProxy(factory.getPort())) {
+            // Service discovery that knows one node at a time, as DNS would after a failover.
+            AtomicReference<TcpProxy> current = new AtomicReference<>(first);
+            AtomicInteger asked = new AtomicInteger();
+            AddressResolver discovery = () -> {
+                asked.incrementAndGet();
+                return List.of(new Address("127.0.0.1", current.get().port()));
+            };
+            try (RabbitMqTransport transport = RabbitMqTransport.builder(factory).addressResolver(discovery).build();
+                    Receiver r = transport.receiver(queue, ReceiverOptions.defaults())) {
+                roundTrip(transport, r, queue, "through the first");
+                assertThat(first.openConnections()).isEqualTo(2);
+                int before = asked.get();
+                current.set(second);
+                first.kill();
+                assertThat(await(() -> second.openConnections() == 2 && transport.health().isUp(), Duration.ofSeconds(30)))
+                        .as("recovered through the node discovery names now: %s", transport.health()).isTrue();
+                assertThat(asked.get()).isGreaterThan(before);
+                roundTrip(transport, r, queue, "through the second");
+            }
+        }
+    }
+
+    private static void send(RabbitMqTransport transport, String queue, String id) throws Exception {
+        transport.sender(queue).send(List.of(new Outbound(id, null, Map.of(), new byte[] {1}, Duration.ZERO)))
+                .get(10, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Sends {@code id} and receives it. An earlier message may come first: its ack can be lost
+     * with the connection that was cut, and the broker then delivers it again (at-least-once).
+     */
+    private static void roundTrip(RabbitMqTransport transport, Receiver r, String queue, String id) throws Exception {
+        send(transport, queue, id);
+        Delivery d;
+        do {
+            d = pollOne(r);
+            d.ack();
+        } while (!d.id().equals(id) && d.deliveryCount() > 1);
+        assertThat(d.id()).isEqualTo(id);
+    }
+
+    private static Delivery pollOne(Receiver r) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < deadline) {
+            List<Delivery> got = r.poll(1, Duration.ofMillis(100));
+            if (!got.isEmpty()) {
+                return got.get(0);
+            }
+        }
+        throw new AssertionError("no delivery within 15 s");
+    }
+
+
+
+    private static boolean await(BooleanSupplier condition, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (condition.getAsBoolean()) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return condition.getAsBoolean();
+    }
+}
