@@ -86,7 +86,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         this.handler = b.handler;
         this.listener = Listeners.of(settings.listener(), b.listener);
         this.drainTimeout = b.drainTimeout;
-        int prefetch = b.effectivePrefetch();
+        int prefetch = b.effectivePrefetch(transport);
         this.slots = new PrefetchSlots(prefetch, b.concurrency);
         this.retryPolicy = b.effectiveRetry();
         this.redeliveryPolicy = b.effectiveRedelivery();

@@ -2,6 +2,7 @@ package io.resq;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.resq.spi.ReceiverOptions;
+import io.resq.spi.Transport;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -139,7 +140,11 @@ public final class ProcessorBuilder<T> {
         return this;
     }
 
-    /** Messages fetched and not yet settled, at most (>= concurrency). Default max(16, 2 x concurrency). */
+    /**
+     * Messages fetched and not yet settled, at most (>= concurrency). Default: the transport's
+     * {@code defaultPrefetch(concurrency)}: max(16, 2 x concurrency) on most transports, concurrency
+     * plus half of it on RabbitMQ (see its docs on {@code consumer_timeout}).
+     */
     public ProcessorBuilder<T> prefetch(int value) {
         this.prefetch = Args.atLeast(value, 1, "prefetch");
         return this;
@@ -174,8 +179,8 @@ public final class ProcessorBuilder<T> {
         return this;
     }
 
-    int effectivePrefetch() {
-        return prefetch != null ? prefetch : Math.max(DEFAULT_PREFETCH, 2 * concurrency);
+    int effectivePrefetch(Transport transport) {
+        return prefetch != null ? prefetch : Math.max(concurrency, transport.defaultPrefetch(concurrency));
     }
 
     /** Validates the configuration and starts the processor. A builder starts one processor. */

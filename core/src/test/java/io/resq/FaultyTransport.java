@@ -35,6 +35,10 @@ final class FaultyTransport implements Transport {
     final Set<String> receiverCloseThrows = ConcurrentHashMap.newKeySet();
     final Set<String> closedReceivers = ConcurrentHashMap.newKeySet();
     final AtomicBoolean closed = new AtomicBoolean();
+    /** The options of every receiver opened. */
+    final List<ReceiverOptions> receiverOptions = new CopyOnWriteArrayList<>();
+    /** What {@link #defaultPrefetch(int)} answers; {@code null}: the SPI's default. */
+    volatile java.util.function.IntUnaryOperator prefetchFor;
     /** Every message handed to a sender, with its queue. */
     final List<Map.Entry<String, Outbound>> sent = new CopyOnWriteArrayList<>();
 
@@ -61,6 +65,7 @@ final class FaultyTransport implements Transport {
 
     @Override
     public Receiver receiver(String queue, ReceiverOptions options) {
+        receiverOptions.add(options);
         Receiver r = delegate.receiver(queue, options);
         return new Receiver() {
             @Override
@@ -91,6 +96,11 @@ final class FaultyTransport implements Transport {
                 }
             }
         };
+    }
+
+    @Override
+    public int defaultPrefetch(int concurrency) {
+        return prefetchFor == null ? Transport.super.defaultPrefetch(concurrency) : prefetchFor.applyAsInt(concurrency);
     }
 
     @Override

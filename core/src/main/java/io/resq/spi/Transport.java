@@ -29,6 +29,17 @@ public interface Transport extends AutoCloseable {
     }
 
     /**
+     * The prefetch of a processor running {@code concurrency} handlers when the application set
+     * none. The default, max(16, 2 × concurrency), keeps every worker busy on brokers that fetch
+     * in batches. A broker that takes back a message held unacknowledged too long (RabbitMQ's
+     * {@code consumer_timeout}) returns less, so that a message does not wait in the buffer
+     * behind many slow handler runs. Never below {@code concurrency} (the core raises it).
+     */
+    default int defaultPrefetch(int concurrency) {
+        return Math.max(ReceiverOptions.DEFAULT_PREFETCH, 2 * concurrency);
+    }
+
+    /**
      * Checks, before a processor or dequeue starts receiving {@code queue}, the names of the queue
      * and of the dead-letter queue resq will write for it, so that a name the broker would refuse
      * fails at start and not at the first dead letter. Throws {@link IllegalArgumentException}

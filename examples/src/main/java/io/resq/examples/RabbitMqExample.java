@@ -7,7 +7,7 @@ import io.resq.rabbitmq.RabbitMqTransport;
 
 /**
  * Orders through RabbitMQ: a processor handles them, one order fails once and comes back a second
- * later through the delay queue {@code example_orders_delay_1000ms} with its failure in the
+ * later through the vhost's shared delay queues ({@code resq.delay.*}) with its failure in the
  * history, and one that always fails ends in the queue {@code example_orders_deadletter}.
  *
  * <p>Run against the local RabbitMQ (or {@code RESQ_RABBITMQ_URI}):

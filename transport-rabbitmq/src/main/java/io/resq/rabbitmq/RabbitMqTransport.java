@@ -300,6 +300,18 @@ public final class RabbitMqTransport implements Transport {
         return maxBodySize;
     }
 
+    /**
+     * Concurrency plus half of it (at least one more): the broker pushes up to this many
+     * unacknowledged messages into a receiver's buffer, and with {@code consumer_timeout} (30 min
+     * by default) a message that waits there behind many slow handler runs gets the channel
+     * closed. The prefetch of 16 or more that suits brokers fetching in batches would let it wait
+     * behind 15 of them.
+     */
+    @Override
+    public int defaultPrefetch(int concurrency) {
+        return concurrency + Math.max(1, concurrency / 2);
+    }
+
     /** Closes every receiver (their unacknowledged messages go back to the queues) and both connections. Idempotent. */
     @Override
     public void close() {

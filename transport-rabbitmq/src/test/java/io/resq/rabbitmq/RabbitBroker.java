@@ -139,6 +139,18 @@ final class RabbitBroker {
         throw new IllegalStateException("no queue '" + queue + "' on the broker");
     }
 
+    /** The prefetch counts of the consumers of {@code queue}, as rabbitmqctl lists them. */
+    static List<Integer> consumerPrefetches(String queue) throws Exception {
+        List<Integer> out = new java.util.ArrayList<>();
+        for (String line : rabbitmqctl("-q", "list_consumers", "queue_name", "prefetch_count").split("\n")) {
+            String[] cols = line.trim().split("\t");
+            if (cols.length == 2 && cols[0].equals(queue)) {
+                out.add(Integer.parseInt(cols[1].trim()));
+            }
+        }
+        return out;
+    }
+
     /** How many consumers {@code queue} has, as the broker counts them. */
     static int consumerCount(String queue) throws Exception {
         try (Connection c = adminConnection(); Channel ch = c.createChannel()) {
