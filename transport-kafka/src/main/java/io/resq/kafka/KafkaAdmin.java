@@ -50,6 +50,8 @@ final class KafkaAdmin implements AutoCloseable {
     private final Set<String> knownTopics = ConcurrentHashMap.newKeySet();
     /** Partition counts of topics described or created by this admin. */
     private final Map<String, Integer> partitionCounts = new ConcurrentHashMap<>();
+    /** {@code retention.ms} of the retry topics delayed records went to. */
+    private final Map<String, Long> retention = new ConcurrentHashMap<>();
 
     KafkaAdmin(Admin admin, String bootstrap, Duration timeout, Optional<Integer> partitions, Optional<Short> replicationFactor) {
         this.admin = admin;
@@ -72,6 +74,28 @@ final class KafkaAdmin implements AutoCloseable {
         } catch (ExecutionException | TimeoutException e) {
             throw unreachable("did not answer within " + within.toMillis() + " ms", e, within);
         }
+    }
+
+    /**
+     * The {@code retention.ms} of {@code topic}, read once and remembered; -1 for unlimited, or
+     * when the config cannot be read (no DescribeConfigs permission: the log says so once).
+     */
+    long retentionMs(String topic) {
+        return retention.computeIfAbsent(topic, t -> {
+            ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, t);
+            try {
+                Config config = admin.describeConfigs(List.of(resource)).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS).get(resource);
+                ConfigEntry entry = config == null ? null : config.get("retention.ms");
+                return entry == null || entry.value() == null ? -1L : Long.parseLong(entry.value());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return -1L;
+            } catch (ExecutionException | TimeoutException | RuntimeException e) {
+                LOG.warn("Cannot read retention.ms of Kafka topic {} at {} ({}); delays longer than it are not refused",
+                        t, bootstrap, e.toString());
+                return -1L;
+            }
+        });
     }
 
     /**

@@ -52,6 +52,7 @@ final class KafkaSender implements Sender {
             }
             if (!targets.isEmpty()) {
                 transport.ensureTopics(targets, topic);
+                refuseDelaysBeyondRetention(messages, records);
             }
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
@@ -102,6 +103,28 @@ final class KafkaSender implements Sender {
         // A copy for one group goes to that group's retry topic, due or not: no other group reads it.
         String target = m.group() != null ? transport.retryTopic(topic, m.group()) : due == 0 ? topic : transport.retryTopic(topic);
         return new ProducerRecord<>(target, null, null, key, m.body(), headers);
+    }
+
+    /**
+     * A delayed record sits in its retry topic until it is due; one due after the topic's
+     * {@code retention.ms} could be deleted first. Refused here (the core then sends the original
+     * back after a back-off and reports it), never lost silently.
+     */
+    private void refuseDelaysBeyondRetention(List<Outbound> messages, List<ProducerRecord<byte[], byte[]>> records) {
+        for (int i = 0; i < messages.size(); i++) {
+            Outbound m = messages.get(i);
+            String target = records.get(i).topic();
+            if (m.delay().isZero() || target.equals(topic)) {
+                continue;
+            }
+            long retention = transport.retentionMs(target);
+            if (retention >= 0 && m.delay().toMillis() >= retention) {
+                throw new ResqException("message " + m.id() + " has a delay of " + m.delay().toMillis() + " ms, not shorter than "
+                        + "retention.ms " + retention + " of Kafka topic '" + target + "' at " + transport.bootstrap()
+                        + ": it could be deleted before it is due. Raise retention.ms of '" + target + "' above the longest "
+                        + "redelivery delay, or lower the redelivery policy's maxDelay");
+            }
+        }
     }
 
     private Exception failure(Outbound m, ProducerRecord<byte[], byte[]> record, Exception error) {

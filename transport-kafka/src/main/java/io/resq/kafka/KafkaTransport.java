@@ -212,6 +212,11 @@ public final class KafkaTransport implements Transport {
         return config.bootstrap();
     }
 
+    /** The {@code retention.ms} of {@code topic}, or -1 for unlimited or unknown. */
+    long retentionMs(String topic) {
+        return admin.retentionMs(topic);
+    }
+
     String retryTopic(String topic) {
         return topic + retrySuffix;
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.resq.Queues;
 import io.resq.kafka.testing.TestKafka;
+import io.resq.spi.Outbound;
 import io.resq.testkit.Await;
 import java.time.Duration;
 import java.util.HashMap;
@@ -88,6 +89,24 @@ class KafkaConfigTest {
             assertThat(await(() -> handled.size() == 20)).as("handled %s of 20", handled.size()).isTrue();
             Thread.sleep(3000);
             assertThat(queues.health().transport().isUp()).as("no receiver fenced: %s", queues.health().transport().detail()).isTrue();
+        }
+    }
+
+    @Test
+    void aDelayNotShorterThanTheRetryTopicsRetentionIsRefusedNotLost() throws Exception {
+        String t = topic("retention");
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", TestKafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(t, 1, (short) 1),
+                    new NewTopic(t + "_retry-g", 1, (short) 1).configs(Map.of("retention.ms", "3000")))).all().get(30, TimeUnit.SECONDS);
+        }
+        try (KafkaTransport transport = KafkaTransport.create(config())) {
+            var sender = transport.sender(t);
+            Outbound copy = Outbound.of("late", new byte[] {1}).withGroup("g");
+            assertThatThrownBy(() -> sender.send(copy.withDelay(java.time.Duration.ofSeconds(5))).get(30, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(io.resq.ResqException.class)
+                    .hasMessageContaining("retention.ms 3000")
+                    .hasMessageContaining(t + "_retry-g");
+            sender.send(copy.withDelay(java.time.Duration.ofSeconds(1))).get(30, TimeUnit.SECONDS);
         }
     }
 }
