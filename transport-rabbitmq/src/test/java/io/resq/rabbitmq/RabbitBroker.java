@@ -139,6 +139,12 @@ final class RabbitBroker {
         throw new IllegalStateException("no queue '" + queue + "' on the broker");
     }
 
+    /** Sends one small message with id {@code id} to {@code queue} and waits for the broker's confirm. */
+    static void sendOne(RabbitMqTransport transport, String queue, String id) throws Exception {
+        transport.sender(queue).send(List.of(new io.resq.spi.Outbound(id, null, java.util.Map.of(), new byte[] {1},
+                java.time.Duration.ZERO))).get(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
     /** The prefetch counts of the consumers of {@code queue}, as rabbitmqctl lists them. */
     static List<Integer> consumerPrefetches(String queue) throws Exception {
         List<Integer> out = new java.util.ArrayList<>();

@@ -6,15 +6,10 @@ import com.rabbitmq.client.Address;
 import com.rabbitmq.client.AddressResolver;
 import com.rabbitmq.client.ConnectionFactory;
 import io.resq.spi.Delivery;
-import io.resq.spi.Outbound;
 import io.resq.spi.Receiver;
 import io.resq.spi.ReceiverOptions;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -29,24 +24,17 @@ import org.junit.jupiter.api.Test;
  */
 class RabbitMqClusterTest {
 
-    private static final Set<String> QUEUES = ConcurrentHashMap.newKeySet();
+    private static final TestQueueNames QUEUES = new TestQueueNames("cluster");
 
     @AfterAll
     static void deleteQueues() {
-        RabbitBroker.deleteQueues(QUEUES);
-    }
-
-    private static String queueName(String base) {
-        String name = "cluster_" + base + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
-        QUEUES.add(name);
-        QUEUES.add(name + "_deadletter");
-        return name;
+        QUEUES.deleteAll();
     }
 
     @Test
     void recoveryMovesToTheNodeThatIsUp() throws Exception {
         RabbitBroker.require();
-        String queue = queueName("failover");
+        String queue = QUEUES.next("failover");
         ConnectionFactory factory = RabbitBroker.factory();
         factory.setNetworkRecoveryInterval(200);
         try (TcpProxy a = new TcpProxy(factory.getPort()); TcpProxy b = new TcpProxy(factory.getPort());
@@ -70,7 +58,7 @@ class RabbitMqClusterTest {
     @Test
     void anAddressResolverIsAskedAgainWhenRecovering() throws Exception {
         RabbitBroker.require();
-        String queue = queueName("resolver");
+        String queue = QUEUES.next("resolver");
         ConnectionFactory factory = RabbitBroker.factory();
         factory.setNetworkRecoveryInterval(200);
         try (TcpProxy first = new TcpProxy(factory.getPort()); TcpProxy second = new TcpProxy(factory.getPort())) {
@@ -96,17 +84,12 @@ class RabbitMqClusterTest {
         }
     }
 
-    private static void send(RabbitMqTransport transport, String queue, String id) throws Exception {
-        transport.sender(queue).send(List.of(new Outbound(id, null, Map.of(), new byte[] {1}, Duration.ZERO)))
-                .get(10, TimeUnit.SECONDS);
-    }
-
     /**
      * Sends {@code id} and receives it. An earlier message may come first: its ack can be lost
      * with the connection that was cut, and the broker then delivers it again (at-least-once).
      */
     private static void roundTrip(RabbitMqTransport transport, Receiver r, String queue, String id) throws Exception {
-        send(transport, queue, id);
+        RabbitBroker.sendOne(transport, queue, id);
         Delivery d;
         do {
             d = pollOne(r);

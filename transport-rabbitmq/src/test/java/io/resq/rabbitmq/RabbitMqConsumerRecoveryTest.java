@@ -3,15 +3,11 @@ package io.resq.rabbitmq;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.resq.spi.Delivery;
-import io.resq.spi.Outbound;
 import io.resq.spi.Receiver;
 import io.resq.spi.ReceiverOptions;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
@@ -23,24 +19,17 @@ import org.junit.jupiter.api.Test;
  */
 class RabbitMqConsumerRecoveryTest {
 
-    private static final Set<String> QUEUES = ConcurrentHashMap.newKeySet();
+    private static final TestQueueNames QUEUES = new TestQueueNames("recovery");
 
     @AfterAll
     static void deleteQueues() {
-        RabbitBroker.deleteQueues(QUEUES);
-    }
-
-    private static String queueName(String base) {
-        String name = "recovery_" + base + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
-        QUEUES.add(name);
-        QUEUES.add(name + "_deadletter");
-        return name;
+        QUEUES.deleteAll();
     }
 
     @Test
     void aReceiverHasOneConsumerAfterABrokerCancelAndAConnectionRecovery() throws Exception {
         RabbitBroker.requireControl();
-        String queue = queueName("cancel");
+        String queue = QUEUES.next("cancel");
         String name = "resq-cancel-" + UUID.randomUUID().toString().substring(0, 8);
         try (RabbitMqTransport transport = RabbitMqTransport.builder(RabbitBroker.factory()).connectionName(name).build();
                 Receiver r = transport.receiver(queue, ReceiverOptions.defaults())) {
@@ -64,13 +53,8 @@ class RabbitMqConsumerRecoveryTest {
         }
     }
 
-    private static void send(RabbitMqTransport transport, String queue, String id) throws Exception {
-        transport.sender(queue).send(List.of(new Outbound(id, null, Map.of(), new byte[] {1}, Duration.ZERO)))
-                .get(10, TimeUnit.SECONDS);
-    }
-
     private static void roundTrip(RabbitMqTransport transport, Receiver r, String queue, String id) throws Exception {
-        send(transport, queue, id);
+        RabbitBroker.sendOne(transport, queue, id);
         Delivery d = pollOne(r);
         assertThat(d.id()).isEqualTo(id);
         d.ack();

@@ -8,17 +8,12 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
 import io.resq.spi.Delivery;
-import io.resq.spi.Outbound;
 import io.resq.spi.Receiver;
 import io.resq.spi.ReceiverOptions;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -31,32 +26,25 @@ import org.junit.jupiter.api.Test;
  */
 class RabbitMqDeliveryTagTest {
 
-    private static final Set<String> QUEUES = ConcurrentHashMap.newKeySet();
+    private static final TestQueueNames QUEUES = new TestQueueNames("tags");
 
     @AfterAll
     static void deleteQueues() {
-        RabbitBroker.deleteQueues(QUEUES);
-    }
-
-    private static String queueName(String base) {
-        String name = "tags_" + base + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
-        QUEUES.add(name);
-        QUEUES.add(name + "_deadletter");
-        return name;
+        QUEUES.deleteAll();
     }
 
     @Test
     void aDeliveryFromAChannelThatWentDownIsNeverSettledOnItsReplacement() throws Exception {
         RabbitBroker.require();
-        String queue = queueName("tags");
+        String queue = QUEUES.next("tags");
         try (RabbitMqTransport transport = RabbitMqTransport.create(RabbitBroker.factory());
                 RabbitReceiver r = (RabbitReceiver) transport.receiver(queue, ReceiverOptions.defaults())) {
-            send(transport, queue, "first");
+            RabbitBroker.sendOne(transport, queue, "first");
             Delivery stale = pollOne(r);
             assertThat(stale.id()).isEqualTo("first");
             // A channel error closes the receiver's channel (the broker returns "first" to the queue).
             r.channelForTest().basicAck(999_999, false);
-            send(transport, queue, "second");
+            RabbitBroker.sendOne(transport, queue, "second");
             // The receiver opens a new channel, where the tags start again at 1.
             Delivery again = pollOne(r);
             Delivery second = pollOne(r);
@@ -82,7 +70,7 @@ class RabbitMqDeliveryTagTest {
     @Test
     void deliveriesTheClientDispatchesAfterTheirChannelWentDownAreNeverHandedOut() throws Exception {
         RabbitBroker.require();
-        String queue = queueName("late");
+        String queue = QUEUES.next("late");
         int messages = 5;
         try (RabbitMqTransport transport = RabbitMqTransport.create(RabbitBroker.factory());
                 RabbitReceiver r = (RabbitReceiver) transport.receiver(queue, ReceiverOptions.defaults().withPrefetch(20));
@@ -116,7 +104,7 @@ class RabbitMqDeliveryTagTest {
             assertThat(blocked.await(10, TimeUnit.SECONDS)).as("dispatch threads occupied").isTrue();
             try {
                 for (int i = 0; i < messages; i++) {
-                    send(transport, queue, "m" + i);
+                    RabbitBroker.sendOne(transport, queue, "m" + i);
                 }
                 awaitReady(queue, 0); // all pushed to the receiver's channel, waiting in the work pool
                 Thread.sleep(300);
@@ -169,11 +157,6 @@ class RabbitMqDeliveryTagTest {
         try (Connection c = RabbitBroker.adminConnection(); Channel ch = c.createChannel()) {
             return ch.queueDeclarePassive(queue).getMessageCount();
         }
-    }
-
-    private static void send(RabbitMqTransport transport, String queue, String id) throws Exception {
-        transport.sender(queue).send(List.of(new Outbound(id, null, Map.of(), new byte[] {1}, Duration.ZERO)))
-                .get(10, TimeUnit.SECONDS);
     }
 
 
