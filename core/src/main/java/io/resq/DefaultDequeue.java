@@ -12,7 +12,12 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.Spliterator;
+import java.util.Spliterators;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,6 +72,29 @@ final class DefaultDequeue<T> implements Dequeue<T> {
     @Override
     public BlockingQueue<Msg<T>> messages() {
         return messages;
+    }
+
+    @Override
+    public Stream<Msg<T>> stream() {
+        Spliterator<Msg<T>> messagesUntilClosed = new Spliterators.AbstractSpliterator<>(Long.MAX_VALUE,
+                Spliterator.ORDERED | Spliterator.NONNULL) {
+            @Override
+            public boolean tryAdvance(Consumer<? super Msg<T>> action) {
+                try {
+                    // Returns at once once the channel is closed: null then means closed and drained.
+                    Msg<T> m = messages.poll(Long.MAX_VALUE, TimeUnit.NANOSECONDS);
+                    if (m == null) {
+                        return false;
+                    }
+                    action.accept(m);
+                    return true;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        };
+        return StreamSupport.stream(messagesUntilClosed, false);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.resq;
 
 import java.util.concurrent.BlockingQueue;
+import java.util.stream.Stream;
 
 /**
  * The receiving side of a queue, as channels: take messages from {@link #messages()}, settle each
@@ -23,6 +24,18 @@ public interface Dequeue<T> extends AutoCloseable {
      * channel throws {@link IllegalStateException} and {@code poll(timeout)} returns {@code null} at once.
      */
     BlockingQueue<Msg<T>> messages();
+
+    /**
+     * The messages as they arrive, as a sequential stream that ends once this dequeue is closed and
+     * every message it had received was taken: the {@code for ... range} of a Go channel. Each
+     * message still has to be settled ({@link #ack}, {@link #nack} or {@link #acks()}). A thread
+     * interrupted while it waits ends the stream too, with its interrupt flag set.
+     *
+     * <pre>{@code
+     * dequeue.stream().forEach(msg -> { handle(msg.payload()); dequeue.ack(msg); });
+     * }</pre>
+     */
+    Stream<Msg<T>> stream();
 
     /** The ack channel: put a received message to ack it, or {@code msg.failed(e)} to fail it. */
     BlockingQueue<Msg<T>> acks();

@@ -43,6 +43,11 @@ final class ReceiveChannel<E> extends ArrayBlockingQueue<E> {
         }
     }
 
+    /** Whether the dequeue closed: nothing more will arrive. */
+    boolean isClosed() {
+        return closed;
+    }
+
     /** No more messages will come: consumers waiting on an empty channel stop waiting. */
     void close() {
         closed = true;
