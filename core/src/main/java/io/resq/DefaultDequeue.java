@@ -160,9 +160,7 @@ final class DefaultDequeue<T> implements Dequeue<T> {
             // Room was reserved before the poll and only this thread adds, so this never blocks.
             messages.deliver(msg.withReceipt(d));
         } catch (RuntimeException | Error e) {
-            if (e instanceof VirtualMachineError vme && !(e instanceof StackOverflowError)) {
-                throw vme;
-            }
+            rethrowIfFatal(e);
             LOG.error("handing a message of {} to the receive channel failed; it goes back to the broker after a back-off: {}",
                     queue, e.toString());
             settler.releaseLater(d, e);
@@ -194,9 +192,7 @@ final class DefaultDequeue<T> implements Dequeue<T> {
         try {
             settleNow(d, msg);
         } catch (RuntimeException | Error e) {
-            if (e instanceof VirtualMachineError vme && !(e instanceof StackOverflowError)) {
-                throw vme;
-            }
+            rethrowIfFatal(e);
             LOG.error("settling a message of {} failed; it goes back to the broker after a back-off: {}", queue, e.toString());
             settler.releaseLater(d, e);
         }
@@ -234,6 +230,13 @@ final class DefaultDequeue<T> implements Dequeue<T> {
         // Deliveries waiting out a back-off go back now, before the receiver that owns them closes.
         settler.close();
         receiver.close();
+    }
+
+    /** Out of memory and the like are not the message's fault and not recoverable here; a stack overflow is (a deep payload). */
+    private static void rethrowIfFatal(Throwable e) {
+        if (e instanceof VirtualMachineError vme && !(e instanceof StackOverflowError)) {
+            throw vme;
+        }
     }
 
     private static void join(Thread t) {

@@ -4,6 +4,7 @@ import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The bounded send channel of an {@link Enqueue}: an {@link ArrayBlockingQueue} that refuses
@@ -20,6 +21,8 @@ final class SendChannel<E> extends ArrayBlockingQueue<E> {
     private static final long serialVersionUID = 1L;
     /** A blocked {@code put} re-checks for close this often. */
     private static final long PUT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** How long close() sleeps between checks for inserts still under way. */
+    private static final long WAIT_FOR_INSERTS_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private final transient String name;
     private final transient Runnable onFirstInsert;
@@ -117,9 +120,9 @@ final class SendChannel<E> extends ArrayBlockingQueue<E> {
     /** Refuses every later insert and waits until the inserts already under way have ended. */
     void close() {
         closed = true;
+        // A put blocked on a full channel sees the close within one slice (50 ms): wait politely.
         while (inserting.get() > 0) {
-            Thread.onSpinWait();
-            Thread.yield();
+            LockSupport.parkNanos(WAIT_FOR_INSERTS_NANOS);
         }
     }
 

@@ -50,7 +50,8 @@ final class DeliveryBook {
     private boolean closing;
     private boolean finished;
     private RuntimeException failure;
-    private RuntimeException degradedBy;
+    /** Written by the loop thread only, read by health checks: no lock needed. */
+    private volatile RuntimeException degradedBy;
     private int rotation;
 
     DeliveryBook(String topic, HoldLimit holdLimit) {
@@ -111,34 +112,14 @@ final class DeliveryBook {
         }
     }
 
-    /** The loop is recreating its consumer after {@code error}: health reports it until {@link #recovered()}. */
+    /** The loop is recreating its consumer after {@code error} ({@code null}: it polls again); health reports it. */
     void degraded(RuntimeException error) {
-        lock.lock();
-        try {
-            degradedBy = error;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** The loop polls again. */
-    void recovered() {
-        lock.lock();
-        try {
-            degradedBy = null;
-        } finally {
-            lock.unlock();
-        }
+        degradedBy = error;
     }
 
     /** The error the loop is recovering from, or {@code null}. */
     RuntimeException degradedBy() {
-        lock.lock();
-        try {
-            return degradedBy;
-        } finally {
-            lock.unlock();
-        }
+        return degradedBy;
     }
 
     /** Records the loop's fatal error: takers get it instead of waiting for records that cannot come. */

@@ -42,15 +42,19 @@ final class KafkaSender implements Sender {
         List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(messages.size());
         try {
             long now = System.currentTimeMillis();
-            Set<String> targets = new HashSet<>();
+            // Made only for records bound to a retry topic: most sends go to the topic itself.
+            Set<String> targets = null;
             for (Outbound m : messages) {
                 ProducerRecord<byte[], byte[]> r = toRecord(m, now);
                 records.add(r);
                 if (!r.topic().equals(topic)) {
+                    if (targets == null) {
+                        targets = new HashSet<>();
+                    }
                     targets.add(r.topic());
                 }
             }
-            if (!targets.isEmpty()) {
+            if (targets != null) {
                 transport.ensureTopics(targets, topic);
                 refuseDelaysBeyondRetention(messages, records);
             }

@@ -88,7 +88,7 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
                     if (recovering > 0) {
                         LOG.info("Kafka consumer of topic '{}' polls again after {} failure(s)", topic, recovering);
                         recovering = 0;
-                        book.recovered();
+                        book.degraded(null);
                     }
                 } catch (InterruptException e) {
                     throw e;
@@ -156,7 +156,7 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
                     backoff, recovering);
         }
         dueAt.clear();
-        book.revoke(new ArrayList<>(book.assignedPartitions()), false);
+        book.revoke(book.assignedPartitions(), false);
         try {
             consumer.close(CloseOptions.timeout(Duration.ZERO));
         } catch (RuntimeException closing) {

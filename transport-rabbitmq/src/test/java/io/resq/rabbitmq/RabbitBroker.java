@@ -139,6 +139,18 @@ final class RabbitBroker {
         throw new IllegalStateException("no queue '" + queue + "' on the broker");
     }
 
+    /** The next delivery of {@code r}, waiting up to 15 s for it. */
+    static io.resq.spi.Delivery pollOne(io.resq.spi.Receiver r) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < deadline) {
+            List<io.resq.spi.Delivery> got = r.poll(1, java.time.Duration.ofMillis(100));
+            if (!got.isEmpty()) {
+                return got.get(0);
+            }
+        }
+        throw new AssertionError("no delivery within 15 s");
+    }
+
     /** Sends one small message with id {@code id} to {@code queue} and waits for the broker's confirm. */
     static void sendOne(RabbitMqTransport transport, String queue, String id) throws Exception {
         transport.sender(queue).send(List.of(new io.resq.spi.Outbound(id, null, java.util.Map.of(), new byte[] {1},

@@ -8,7 +8,6 @@ import io.resq.spi.ReceiverOptions;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -55,20 +54,9 @@ class RabbitMqConsumerRecoveryTest {
 
     private static void roundTrip(RabbitMqTransport transport, Receiver r, String queue, String id) throws Exception {
         RabbitBroker.sendOne(transport, queue, id);
-        Delivery d = pollOne(r);
+        Delivery d = RabbitBroker.pollOne(r);
         assertThat(d.id()).isEqualTo(id);
         d.ack();
-    }
-
-    private static Delivery pollOne(Receiver r) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (System.nanoTime() < deadline) {
-            List<Delivery> got = r.poll(1, Duration.ofMillis(100));
-            if (!got.isEmpty()) {
-                return got.get(0);
-            }
-        }
-        throw new AssertionError("no delivery within 15 s");
     }
 
     private static void pollQuietly(Receiver r) {

@@ -40,14 +40,14 @@ class RabbitMqDeliveryTagTest {
         try (RabbitMqTransport transport = RabbitMqTransport.create(RabbitBroker.factory());
                 RabbitReceiver r = (RabbitReceiver) transport.receiver(queue, ReceiverOptions.defaults())) {
             RabbitBroker.sendOne(transport, queue, "first");
-            Delivery stale = pollOne(r);
+            Delivery stale = RabbitBroker.pollOne(r);
             assertThat(stale.id()).isEqualTo("first");
             // A channel error closes the receiver's channel (the broker returns "first" to the queue).
             r.channelForTest().basicAck(999_999, false);
             RabbitBroker.sendOne(transport, queue, "second");
             // The receiver opens a new channel, where the tags start again at 1.
-            Delivery again = pollOne(r);
-            Delivery second = pollOne(r);
+            Delivery again = RabbitBroker.pollOne(r);
+            Delivery second = RabbitBroker.pollOne(r);
             assertThat(List.of(again.id(), second.id())).containsExactlyInAnyOrder("first", "second");
             stale.ack(); // its tag names another delivery on the new channel: must not be acked
             Thread.sleep(500);
@@ -159,17 +159,6 @@ class RabbitMqDeliveryTagTest {
         }
     }
 
-
-    private static Delivery pollOne(Receiver r) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (System.nanoTime() < deadline) {
-            List<Delivery> got = r.poll(1, Duration.ofMillis(100));
-            if (!got.isEmpty()) {
-                return got.get(0);
-            }
-        }
-        throw new AssertionError("no delivery within 15 s");
-    }
 
 
 

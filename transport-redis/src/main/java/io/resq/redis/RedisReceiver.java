@@ -285,9 +285,7 @@ final class RedisReceiver implements Receiver {
         String owner = decoded.headers().get(StreamFields.GROUP);
         if (owner != null && !owner.equals(group)) {
             skips.add(entryId);
-            if (ackFlushScheduled.compareAndSet(false, true) && !transport.runInBackground(this::flushAcks)) {
-                flushAcks();
-            }
+            scheduleFlush();
             return null;
         }
         RedisDelivery d = new RedisDelivery(this, entryId, decoded, count);
@@ -304,10 +302,15 @@ final class RedisReceiver implements Receiver {
     void ack(RedisDelivery d) {
         unsettled.remove(d.entryId());
         acks.add(d.entryId());
+        scheduleFlush();
+        wakePoller();
+    }
+
+    /** Has the background thread send the queued acks and skips soon (inline when it cannot), once for all queued now. */
+    private void scheduleFlush() {
         if (ackFlushScheduled.compareAndSet(false, true) && !transport.runInBackground(this::flushAcks)) {
             flushAcks();
         }
-        wakePoller();
     }
 
     /**
