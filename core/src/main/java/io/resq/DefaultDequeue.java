@@ -52,7 +52,8 @@ final class DefaultDequeue<T> implements Dequeue<T> {
         this.messages = new ReceiveChannel<>(settings.prefetch(), queue);
         transport.checkQueues(queue, deadLetterQueue);
         this.receiver = transport.receiver(queue, new ReceiverOptions(group, settings.prefetch()));
-        this.settler = new Settler<>(transport, codec, queue, group, deadLetterQueue, redelivery, settings.listener(), settings.clock());
+        this.settler = new Settler<>(transport, codec, queue, transport.effectiveGroup(group), deadLetterQueue, redelivery,
+                settings.listener(), settings.clock());
         this.fetcher = new Thread(this::fetchLoop, "resq-dequeue-" + queue);
         this.acker = new Thread(this::ackLoop, "resq-acks-" + queue);
         fetcher.setDaemon(true);

@@ -82,7 +82,8 @@ final class DefaultProcessor<T> implements Processor<T> {
         this.settings = settings;
         this.codec = codec;
         this.queue = b.queue;
-        this.group = b.group;
+        // Kafka may supply the group from its own configuration: copies must be addressed to that one.
+        this.group = transport.effectiveGroup(b.group);
         this.handler = b.handler;
         this.listener = Listeners.of(settings.listener(), b.listener);
         this.drainTimeout = b.drainTimeout;
@@ -90,7 +91,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         this.slots = new PrefetchSlots(prefetch, b.concurrency);
         this.retryPolicy = b.effectiveRetry();
         this.redeliveryPolicy = b.effectiveRedelivery();
-        this.settler = new Settler<>(transport, codec, queue, b.group, b.deadLetterQueue, redeliveryPolicy, listener, settings.clock());
+        this.settler = new Settler<>(transport, codec, queue, group, b.deadLetterQueue, redeliveryPolicy, listener, settings.clock());
         this.retry = retry(retryPolicy);
         this.breaker = b.circuitBreaker == null ? null : CircuitBreaker.of("resq-" + queue, b.circuitBreaker);
         this.limiter = b.timeout == null ? null

@@ -29,6 +29,16 @@ public interface Transport extends AutoCloseable {
     }
 
     /**
+     * The consumer group a receiver opened with {@code requested} (which may be {@code null})
+     * belongs to: the requested group, else the group of the transport's own client configuration
+     * (Kafka's {@code group.id}), else {@code null}. The core addresses a processor's redelivery
+     * copies to this group and records it on dead letters. The default returns {@code requested}.
+     */
+    default String effectiveGroup(String requested) {
+        return requested;
+    }
+
+    /**
      * The prefetch of a processor running {@code concurrency} handlers when the application set
      * none. The default, max(16, 2 × concurrency), keeps every worker busy on brokers that fetch
      * in batches. A broker that takes back a message held unacknowledged too long (RabbitMQ's

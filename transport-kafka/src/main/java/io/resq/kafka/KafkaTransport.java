@@ -145,6 +145,12 @@ public final class KafkaTransport implements Transport {
         return self[0];
     }
 
+    /** The group named, else the {@code group.id} of the client configuration, else {@code null}. */
+    @Override
+    public String effectiveGroup(String requested) {
+        return config.groupFor(requested);
+    }
+
     @Override
     public Health health() {
         if (closed) {

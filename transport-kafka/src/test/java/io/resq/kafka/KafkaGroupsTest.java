@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.resq.Queues;
+import io.resq.RetryPolicy;
 import io.resq.kafka.testing.TestKafka;
 import io.resq.testkit.Await;
 import java.time.Duration;
@@ -61,6 +62,28 @@ class KafkaGroupsTest {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", TestKafka.bootstrapServers()))) {
             assertThat(admin.listConsumerGroupOffsets("configured-svc").partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS))
                     .as("offsets committed by the configured group").isNotEmpty();
+        }
+    }
+
+    @Test
+    void theConfiguredGroupIdOwnsTheRedeliveriesAndIsNamedOnTheDeadLetter() throws Exception {
+        Map<String, Object> config = new HashMap<>(config());
+        config.put("group.id", "configured-billing");
+        String t = topic("groupidcopies");
+        try (Queues queues = Queues.using(KafkaTransport.create(config))) {
+            queues.processor(t, String.class).retry(RetryPolicy.none())
+                    .redelivery(RetryPolicy.fixed(Duration.ofMillis(100)).maxAttempts(2))
+                    .handler(s -> {
+                        throw new IllegalStateException("always");
+                    }).start();
+            queues.enqueue(t, String.class).send("x");
+            try (var dead = queues.dequeue(t + "_deadletter", String.class, "dlq-reader")) {
+                var m = dead.messages().poll(60, TimeUnit.SECONDS);
+                assertThat(m).isNotNull();
+                assertThat(m.attributes()).containsEntry("resq-group", "configured-billing");
+                assertThat(m.errors()).hasSize(2);
+                dead.ack(m);
+            }
         }
     }
 
