@@ -37,6 +37,7 @@ final class DefaultDequeue<T> implements Dequeue<T> {
     private final MsgCodec<T> codec;
     private final String queue;
     private final Receiver receiver;
+    private final ReceiverWatch receiverWatch;
     private final Settler<T> settler;
     private final ReceiveChannel<Msg<T>> messages;
     private final BlockingQueue<Msg<T>> acks = new LinkedBlockingQueue<>();
@@ -52,6 +53,7 @@ final class DefaultDequeue<T> implements Dequeue<T> {
         this.messages = new ReceiveChannel<>(settings.prefetch(), queue);
         transport.checkQueues(queue, deadLetterQueue);
         this.receiver = transport.receiver(queue, new ReceiverOptions(group, settings.prefetch()));
+        this.receiverWatch = new ReceiverWatch(receiver, queue, group, settings.listener());
         this.settler = new Settler<>(transport, codec, queue, transport.effectiveGroup(group), deadLetterQueue, redelivery,
                 settings.listener(), settings.clock());
         this.fetcher = new Thread(this::fetchLoop, "resq-dequeue-" + queue);
@@ -131,7 +133,9 @@ final class DefaultDequeue<T> implements Dequeue<T> {
                     messages.awaitRoom();
                     continue;
                 }
-                for (Delivery d : receiver.poll(room, POLL_WAIT)) {
+                List<Delivery> got = receiver.poll(room, POLL_WAIT);
+                receiverWatch.check();
+                for (Delivery d : got) {
                     // One bad delivery never takes the rest of its batch with it.
                     hand(d);
                 }
@@ -152,7 +156,7 @@ final class DefaultDequeue<T> implements Dequeue<T> {
         try {
             Msg<T> msg;
             try {
-                msg = codec.decode(queue, d.id(), d.key(), d.headers(), d.body());
+                msg = codec.decode(queue, d);
             } catch (DecodeException e) {
                 settler.undecodable(d, e, settings.clock().instant());
                 return;

@@ -55,6 +55,7 @@ final class DefaultProcessor<T> implements Processor<T> {
     private final Listener listener;
     private final Duration drainTimeout;
     private final Receiver receiver;
+    private final ReceiverWatch receiverWatch;
     private final Settler<T> settler;
     private final Retry retry;
     private final RetryPolicy retryPolicy;
@@ -102,6 +103,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         this.dispatcher = new KeyedDispatcher<>(workers, Task::abandon);
         transport.checkQueues(queue, b.deadLetterQueue);
         this.receiver = transport.receiver(queue, new ReceiverOptions(group, prefetch));
+        this.receiverWatch = new ReceiverWatch(receiver, queue, group, listener);
         this.fetcher = new Thread(this::fetchLoop, "resq-fetch-" + queue);
         fetcher.setDaemon(true);
     }
@@ -141,7 +143,7 @@ final class DefaultProcessor<T> implements Processor<T> {
     public ProcessorHealth health() {
         return new ProcessorHealth(queue, group, !closing, breaker == null ? "DISABLED" : breaker.getState().name(),
                 tasks.size(), succeeded.get(), retried.get(), redelivered.get(), deadLettered.get(), lastFailure,
-                settler.refusedCopies());
+                settler.refusedCopies(), receiverWatch.current());
     }
 
     // ------------------------------------------------------------------ fetch thread
@@ -189,6 +191,7 @@ final class DefaultProcessor<T> implements Processor<T> {
                     slots.release(n);
                     throw e;
                 }
+                receiverWatch.check();
                 // Slots not used by this poll go back at once.
                 slots.release(n - got.size());
                 List<Task> batch = new ArrayList<>(got.size());
@@ -243,7 +246,7 @@ final class DefaultProcessor<T> implements Processor<T> {
 
     /** The delivery's message; no side effects, so the fetch thread and a worker may both run it. */
     private Msg<T> decode(Delivery d) {
-        return codec.decode(queue, d.id(), d.key(), d.headers(), d.body());
+        return codec.decode(queue, d);
     }
 
     // ------------------------------------------------------------------ worker threads

@@ -16,8 +16,9 @@ public record HealthReport(Health transport, List<ProcessorHealth> processors) {
         processors = List.copyOf(processors);
     }
 
-    /** UP when the transport is up and no processor's circuit is open. */
+    /** UP when the transport is up, no processor's circuit is open and every processor's receiver receives. */
     public boolean isUp() {
-        return transport.isUp() && processors.stream().noneMatch(p -> p.circuitState().startsWith("OPEN") || p.circuitState().startsWith("FORCED_OPEN"));
+        return transport.isUp() && processors.stream().noneMatch(p -> p.circuitState().startsWith("OPEN") || p.circuitState().startsWith("FORCED_OPEN")
+                || !p.receiver().isUp());
     }
 }

@@ -1,5 +1,6 @@
 package io.resq;
 
+import io.resq.spi.Health;
 import java.time.Duration;
 import java.util.List;
 
@@ -40,6 +41,14 @@ public interface Listener {
 
     /** The message went to {@code deadLetterQueue} with its history; {@code failure} is the last one. */
     default void onDeadLettered(Msg<?> msg, Failure failure, String deadLetterQueue) {
+    }
+
+    /**
+     * The receiver of a processor or dequeue on {@code queue} went DOWN (it cannot receive and is
+     * recovering; {@code state} says why) or came back UP. {@code group} is the group named with
+     * {@code group(...)}, or {@code null}. Called on the fetch thread.
+     */
+    default void onReceiverStateChanged(String queue, String group, Health state) {
     }
 
     /** A send on the best-effort channel failed for good; the message is in {@link Enqueue#deadLetters()}. */

@@ -1,5 +1,6 @@
 package io.resq;
 
+import io.resq.spi.Health;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,6 +97,11 @@ final class Listeners implements Listener {
     @Override
     public void onRedelivered(Msg<?> msg, Failure failure, Duration delay) {
         each("onRedelivered", l -> l.onRedelivered(msg, failure, delay));
+    }
+
+    @Override
+    public void onReceiverStateChanged(String queue, String group, Health state) {
+        each("onReceiverStateChanged", l -> l.onReceiverStateChanged(queue, group, state));
     }
 
     @Override

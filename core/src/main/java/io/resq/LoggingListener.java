@@ -1,5 +1,6 @@
 package io.resq;
 
+import io.resq.spi.Health;
 import java.time.Duration;
 import java.util.List;
 import org.slf4j.Logger;
@@ -67,6 +68,16 @@ final class LoggingListener implements Listener {
             Failure last = failures.isEmpty() ? null : failures.get(failures.size() - 1);
             log.error("could not send {} to {} after {} attempts (last: {})", brief(msg.id()), brief(msg.queue()), failures.size(),
                     last == null ? "?" : brief(last.type()) + ": " + brief(last.message()));
+        }
+    }
+
+    @Override
+    public void onReceiverStateChanged(String queue, String group, Health state) {
+        // The transport logs the cause itself; this line ties it to the queue and group.
+        if (state.isUp()) {
+            log.info("receiver of {} (group {}) receives again", brief(queue), brief(group));
+        } else {
+            log.warn("receiver of {} (group {}) cannot receive: {}", brief(queue), brief(group), brief(state.detail()));
         }
     }
 

@@ -1,5 +1,7 @@
 package io.resq;
 
+import io.resq.spi.Health;
+
 /**
  * A processor's state at one moment.
  *
@@ -15,8 +17,10 @@ package io.resq;
  * @param lastFailure  the most recent failure, or {@code null}
  * @param refusedCopies retry and dead-letter copies the broker refused (or that could not be
  *                      built); each such delivery went back to the broker after a back-off
+ * @param receiver     whether its receiver is receiving: DOWN with the cause while the transport
+ *                     recovers it (a failed consumer or connection), as of the last poll
  */
 public record ProcessorHealth(String queue, String group, boolean running, String circuitState, int inFlight,
                               long succeeded, long retried, long redelivered, long deadLettered, Failure lastFailure,
-                              long refusedCopies) {
+                              long refusedCopies, Health receiver) {
 }

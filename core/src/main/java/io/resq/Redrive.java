@@ -92,7 +92,7 @@ final class Redrive {
     private <P> boolean moveOne(Delivery d, MsgCodec<P> codec, Sender target, Predicate<Msg<?>> filter) throws InterruptedException {
         Msg<P> msg;
         try {
-            msg = codec.decode(from, d.id(), d.key(), d.headers(), d.body());
+            msg = codec.decode(from, d);
         } catch (DecodeException e) {
             LOG.warn("leaving {} in {}: it is not a resq message ({})", d.id(), from, e.getMessage());
             return false;

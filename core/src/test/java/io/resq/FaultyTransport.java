@@ -39,6 +39,10 @@ final class FaultyTransport implements Transport {
     final List<ReceiverOptions> receiverOptions = new CopyOnWriteArrayList<>();
     /** What {@link #defaultPrefetch(int)} answers; {@code null}: the SPI's default. */
     volatile java.util.function.IntUnaryOperator prefetchFor;
+    /** What every receiver's {@code health()} answers; {@code null}: the wrapped receiver's own. */
+    volatile Health receiverHealth;
+    /** Message ids handed out as unreadable, with this reason. */
+    final Map<String, String> unreadable = new ConcurrentHashMap<>();
     /** Every message handed to a sender, with its queue. */
     final List<Map.Entry<String, Outbound>> sent = new CopyOnWriteArrayList<>();
 
@@ -75,6 +79,12 @@ final class FaultyTransport implements Transport {
                     out.add(new FaultyDelivery(d));
                 }
                 return out;
+            }
+
+            @Override
+            public Health health() {
+                Health h = receiverHealth;
+                return h != null ? h : r.health();
             }
 
             @Override
@@ -146,7 +156,12 @@ final class FaultyTransport implements Transport {
 
         @Override
         public byte[] body() {
-            return d.body();
+            return unreadable.containsKey(d.id()) ? new byte[0] : d.body();
+        }
+
+        @Override
+        public String unreadableReason() {
+            return unreadable.get(d.id());
         }
 
         @Override

@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.resq.EnvelopeMode;
 import io.resq.Failure;
 import io.resq.Msg;
+import io.resq.spi.Delivery;
 import io.resq.spi.Outbound;
 import java.io.IOException;
 import java.io.StringWriter;
@@ -138,6 +139,20 @@ public final class MsgCodec<T> {
         }
         headers.put(Headers.ERRORS, errorsJson(Json.defaultMapper(), errors, null));
         return new Outbound(id, key, headers, body, Duration.ZERO);
+    }
+
+    /**
+     * The message {@code delivery} carries.
+     *
+     * @throws DecodeException if the transport could not read it ({@link Delivery#unreadableReason()}),
+     *                         or its body is too large or is not a message of this type
+     */
+    public Msg<T> decode(String queue, Delivery delivery) {
+        String unreadable = delivery.unreadableReason();
+        if (unreadable != null) {
+            throw new DecodeException(unreadable, null);
+        }
+        return decode(queue, delivery.id(), delivery.key(), delivery.headers(), delivery.body());
     }
 
     /**

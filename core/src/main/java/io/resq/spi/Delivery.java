@@ -21,6 +21,17 @@ public interface Delivery {
     /** The body exactly as sent. */
     byte[] body();
 
+    /**
+     * Why the transport could not read this message, or {@code null} (the default) when it could.
+     * A transport hands out such a delivery, instead of stalling on it, for a message the broker
+     * returns damaged (for example a Kafka record whose checksum fails): resq then sends it to the
+     * dead-letter queue at once with status 400 and this reason, with whatever {@link #body()} the
+     * transport could recover (often none), and acks it.
+     */
+    default String unreadableReason() {
+        return null;
+    }
+
     /** 1 on the first delivery, 2 after one release or lost consumer, and so on. */
     int deliveryCount();
 

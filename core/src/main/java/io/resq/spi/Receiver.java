@@ -24,6 +24,18 @@ public interface Receiver extends AutoCloseable {
     /** Undoes {@link #pause()}. */
     void resume();
 
+    /**
+     * Whether this receiver is receiving: DOWN with the cause while it cannot (its connection or
+     * consumer failed and it is recovering, or it stopped for good), UP otherwise. Called by the
+     * fetching thread after every poll, so it must be cheap and must not block; the default is UP.
+     */
+    default Health health() {
+        return RECEIVING;
+    }
+
+    /** The default {@link #health()}. */
+    Health RECEIVING = Health.up("receiving");
+
     /** Stops receiving and releases every unsettled delivery. Idempotent. */
     @Override
     void close();

@@ -335,6 +335,25 @@ final class DeliveryBook {
     }
 
     /**
+     * Adds an empty stand-in for the record at {@code offset} of {@code tp} that the consumer could
+     * not read; handed out like any record, it is dead-lettered with {@code reason} and its ack
+     * lets the commit move past it.
+     */
+    void addUnreadable(TopicPartition tp, long offset, String reason) {
+        lock.lock();
+        try {
+            PartitionLedger ledger = ledgers.computeIfAbsent(tp, PartitionLedger::new);
+            HeldRecord h = new HeldRecord(ledger, new ConsumerRecord<>(tp.topic(), tp.partition(), offset, null, null), reason);
+            ledger.unacked.put(offset, h);
+            ledger.waiting.put(offset, h);
+            ledger.fetchedUpTo = Math.max(ledger.fetchedUpTo, offset + 1);
+            forTakers.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Partitions to keep paused for backpressure: a partition becomes full at the hold limit and
      * stays full until it holds no more than half of it. Resuming at half rather than one below
      * the limit leaves work in hand while the resumed partition's fetch waits behind the one in

@@ -14,6 +14,8 @@ final class HeldRecord {
 
     private final PartitionLedger ledger;
     private final ConsumerRecord<byte[], byte[]> record;
+    /** Why the record could not be read (it stands in for a damaged one), or {@code null}. */
+    private final String unreadable;
     // Decoded from the record on first use, by whichever thread asks (the decoding is idempotent
     // and the results immutable): not on the poll loop, which must get back to polling.
     private volatile String id;
@@ -26,8 +28,18 @@ final class HeldRecord {
     KafkaDelivery current;
 
     HeldRecord(PartitionLedger ledger, ConsumerRecord<byte[], byte[]> record) {
+        this(ledger, record, null);
+    }
+
+    /** A record, or with a non-null {@code unreadable} the empty stand-in for one the consumer could not read. */
+    HeldRecord(PartitionLedger ledger, ConsumerRecord<byte[], byte[]> record, String unreadable) {
         this.ledger = ledger;
         this.record = record;
+        this.unreadable = unreadable;
+    }
+
+    String unreadable() {
+        return unreadable;
     }
 
     PartitionLedger ledger() {

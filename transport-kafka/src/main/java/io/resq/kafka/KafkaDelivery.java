@@ -44,6 +44,11 @@ final class KafkaDelivery implements Delivery {
     }
 
     @Override
+    public String unreadableReason() {
+        return held.unreadable();
+    }
+
+    @Override
     public int deliveryCount() {
         return deliveryCount;
     }

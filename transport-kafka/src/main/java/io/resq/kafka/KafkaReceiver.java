@@ -1,6 +1,7 @@
 package io.resq.kafka;
 
 import io.resq.spi.Delivery;
+import io.resq.spi.Health;
 import io.resq.spi.Receiver;
 import java.time.Duration;
 import java.util.List;
@@ -64,6 +65,17 @@ final class KafkaReceiver implements Receiver {
     @Override
     public void resume() {
         book.pause(false);
+    }
+
+    /** DOWN while the consumer is being recreated or after the loop failed for good; read from the loop's volatile state. */
+    @Override
+    public Health health() {
+        RuntimeException failed = book.failure();
+        if (failed != null) {
+            return Health.down("Kafka consumer of topic '" + topic + "' stopped: " + failed);
+        }
+        RuntimeException recovering = book.degradedBy();
+        return recovering == null ? RECEIVING : Health.down("Kafka consumer of topic '" + topic + "' is being recreated after: " + recovering);
     }
 
     /** The loop's fatal error, or {@code null} while it runs. */

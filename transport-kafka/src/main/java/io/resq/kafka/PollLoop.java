@@ -22,6 +22,7 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.InvalidGroupIdException;
+import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +46,8 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
     private static final long COMMIT_INTERVAL_MS = 100;
 
     private static final long MAX_RECOVERY_BACKOFF_MS = 30_000;
+    /** How the Kafka client begins the error for a record it cannot read, followed by {@code <topic>-<partition>.}. */
+    private static final String UNREADABLE_RECORD_PREFIX = "Received exception when fetching the next record from ";
 
     /** Makes the consumer, again after a failure: every one with the same settings. */
     private final Supplier<Consumer<byte[], byte[]>> consumers;
@@ -64,6 +67,9 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
     private final Map<TopicPartition, Long> dueAt = new HashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private long lastCommitMs;
+    /** Loop thread only: the last record skipped as unreadable, so a skip that does not move on is not repeated. */
+    private TopicPartition lastSkipped;
+    private long lastSkippedOffset = -1;
     /** Loop thread only: whether the last {@link #updatePauses} paused a partition for backpressure. */
     private boolean backpressured;
 
@@ -93,6 +99,9 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
                 } catch (InterruptException e) {
                     throw e;
                 } catch (RuntimeException e) {
+                    if (skippedUnreadable(e)) {
+                        continue;
+                    }
                     if (!recoverable(e)) {
                         throw e;
                     }
@@ -127,6 +136,52 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
         if (!fetchable) {
             book.awaitLoopWork(DeliveryBook.millis(untilNextDue()));
         }
+    }
+
+    /**
+     * When {@code e} says the consumer cannot read the record at its position in one of its
+     * partitions (a checksum that fails, a record it cannot parse), hands out an empty stand-in for
+     * that record, which resq dead-letters with the reason, and seeks past it; returns whether it did.
+     * The consumer would otherwise throw the same error on every poll, and a new consumer too.
+     * A record of a damaged batch is skipped one offset at a time: each becomes a dead letter.
+     */
+    private boolean skippedUnreadable(RuntimeException e) {
+        TopicPartition tp = null;
+        long offset = -1;
+        if (e instanceof RecordDeserializationException rde) {
+            tp = rde.topicPartition();
+            offset = rde.offset();
+        } else if (e instanceof KafkaException && e.getMessage() != null
+                && e.getMessage().startsWith(UNREADABLE_RECORD_PREFIX)) {
+            // The client names the partition only in its message; match it against ours.
+            for (TopicPartition assigned : consumer.assignment()) {
+                if (e.getMessage().startsWith(UNREADABLE_RECORD_PREFIX + assigned + ".")) {
+                    tp = assigned;
+                    offset = consumer.position(assigned, closeTimeout);
+                    break;
+                }
+            }
+        }
+        if (tp == null || offset < 0 || (tp.equals(lastSkipped) && offset <= lastSkippedOffset)) {
+            return false; // not ours to skip, or skipping did not move the consumer on
+        }
+        lastSkipped = tp;
+        lastSkippedOffset = offset;
+        String reason = "record at offset " + offset + " of partition " + tp + " is corrupt and cannot be read ("
+                + innermostMessage(e) + "); it was skipped";
+        LOG.warn("Kafka consumer of topic '{}' skips the unreadable record {}@{}; it goes to the dead-letter queue: {}",
+                topic, tp, offset, innermostMessage(e));
+        book.addUnreadable(tp, offset, reason);
+        consumer.seek(tp, offset + 1);
+        return true;
+    }
+
+    private static String innermostMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() != null ? t.getMessage() : t.toString();
     }
 
     /**

@@ -3,7 +3,9 @@ package io.resq.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.resq.Enqueue;
+import io.resq.Listener;
 import io.resq.Queues;
+import io.resq.spi.Health;
 import io.resq.kafka.testing.TestKafka;
 import io.resq.testkit.Await;
 import java.time.Duration;
@@ -12,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -34,7 +37,15 @@ class KafkaRecoveryTest {
         Map<String, Object> config = Map.of("bootstrap.servers", TestKafka.bootstrapServers(), "group.instance.id", "svc",
                 "session.timeout.ms", 10_000);
         Set<String> handled = ConcurrentHashMap.newKeySet();
-        try (KafkaTransport transport = KafkaTransport.create(config); Queues queues = Queues.using(transport)) {
+        List<String> states = new CopyOnWriteArrayList<>();
+        Listener watching = new Listener() {
+            @Override
+            public void onReceiverStateChanged(String queue, String group, Health state) {
+                states.add(group + ":" + state.status());
+            }
+        };
+        try (KafkaTransport transport = KafkaTransport.create(config);
+             Queues queues = Queues.builder(transport).listener(watching).build()) {
             queues.processor(topic, String.class).group("fence").handler(handled::add).start();
             Enqueue<String> out = queues.enqueue(topic, String.class);
             out.send("before-1");
@@ -61,6 +72,9 @@ class KafkaRecoveryTest {
             assertThat(await(() -> handled.containsAll(Set.of("after-1", "after-2"))))
                     .as("handled after the fencing: %s; health: %s", handled, transport.health().detail()).isTrue();
             assertThat(await(() -> transport.health().isUp())).as("health: %s", transport.health().detail()).isTrue();
+            // The processor saw its receiver go down and come back, as events and in its health.
+            assertThat(await(() -> states.equals(List.of("fence:DOWN", "fence:UP")))).as("states: %s", states).isTrue();
+            assertThat(queues.health().processors().get(0).receiver().isUp()).isTrue();
         }
     }
 }

@@ -53,6 +53,11 @@ public final class EmbeddedKafka implements AutoCloseable {
         return node.bootstrapServers();
     }
 
+    /** The broker's log directory: one folder per partition, {@code <topic>-<partition>}, holding its segment files. */
+    public java.nio.file.Path logDir() {
+        return node.dir().resolve("logs");
+    }
+
     /** Stops the broker and deletes its data. */
     @Override
     public void close() {

@@ -41,4 +41,14 @@ public final class TestKafka {
         }
         return embedded.bootstrapServers();
     }
+
+    /**
+     * The log directory of the embedded broker, for tests that damage a segment on disk; fails the
+     * calling test when the tests run against an external broker, whose files are out of reach.
+     */
+    public static synchronized java.nio.file.Path embeddedLogDir() {
+        bootstrapServers();
+        Assertions.assertNotNull(embedded, "this test damages the broker's files and needs the embedded broker; unset RESQ_KAFKA_BOOTSTRAP");
+        return embedded.logDir();
+    }
 }
