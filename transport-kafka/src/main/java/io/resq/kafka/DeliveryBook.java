@@ -380,7 +380,25 @@ final class DeliveryBook {
         }
     }
 
-    /** Offsets that moved since the last call; they are then taken as committed. */
+    /**
+     * The broker refused the commit of {@code offsets}: unless a later commit of a partition was
+     * sent meanwhile (it covers the same records), the next {@link #commitsDue()} sends it again.
+     */
+    void commitFailed(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        lock.lock();
+        try {
+            offsets.forEach((tp, o) -> {
+                PartitionLedger l = ledgers.get(tp);
+                if (l != null && !l.gone && l.committed == o.offset()) {
+                    l.committed = -1;
+                }
+            });
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Offsets that moved since the last call (or whose commit failed); they are then taken as committed. */
     Map<TopicPartition, OffsetAndMetadata> commitsDue() {
         lock.lock();
         try {

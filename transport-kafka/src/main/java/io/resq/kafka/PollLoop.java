@@ -67,6 +67,9 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
     private final Map<TopicPartition, Long> dueAt = new HashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private long lastCommitMs;
+    /** Loop thread only: failed async commits since the last warning, and when that was. */
+    private int failedCommits;
+    private long lastCommitWarning;
     /** Loop thread only: the last record skipped as unreadable, so a skip that does not move on is not repeated. */
     private TopicPartition lastSkipped;
     private long lastSkippedOffset = -1;
@@ -326,12 +329,25 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
         lastCommitMs = now;
         Map<TopicPartition, OffsetAndMetadata> offsets = book.commitsDue();
         if (!offsets.isEmpty()) {
+            // The callback runs on this thread, inside a later poll or commit.
             consumer.commitAsync(offsets, (done, error) -> {
                 if (error != null) {
-                    // A later commit (or the one on close/revocation) covers these offsets.
-                    LOG.debug("Async offset commit for topic '{}' failed: {}", topic, error.toString());
+                    commitFailed(offsets, error);
                 }
             });
+        }
+    }
+
+    /** Loop thread: the commit goes out again with the next one; a WARN at most once a minute says so. */
+    private void commitFailed(Map<TopicPartition, OffsetAndMetadata> offsets, Exception error) {
+        book.commitFailed(offsets);
+        failedCommits++;
+        long now = System.currentTimeMillis();
+        if (now - lastCommitWarning >= 60_000) {
+            LOG.warn("Offset commit for topic '{}' failed ({}); retrying with the next commit ({} failed commit(s) since the last warning)",
+                    topic, error.toString(), failedCommits);
+            lastCommitWarning = now;
+            failedCommits = 0;
         }
     }
 

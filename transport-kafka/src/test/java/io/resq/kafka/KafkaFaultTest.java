@@ -20,8 +20,13 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -92,6 +97,58 @@ class KafkaFaultTest {
                     downMs, confirmed.size(), confirmedAtKill, handled.size(), handledAtKill, twice, sendFailures.get());
             assertThat(confirmed).hasSize(N);
             assertThat(missing).as("lost messages").isEmpty();
+        }
+    }
+
+    /**
+     * An offset commit that fails while the broker is down is tried again once it is back: the
+     * record acked during the outage is committed without more acks and is not handled again.
+     */
+    @Test
+    void aCommitThatFailedWhileTheBrokerWasDownIsRetried() throws Exception {
+        String topic = "fault_commit_" + UUID.randomUUID().toString().substring(0, 8);
+        String group = "commit";
+        Map<String, AtomicInteger> handled = new ConcurrentHashMap<>();
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()));
+             Queues queues = Queues.using(KafkaTransport.create(config()))) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            queues.processor(topic, String.class).group(group).handler(p -> {
+                handled.computeIfAbsent(p, k -> new AtomicInteger()).incrementAndGet();
+                if (p.equals("b")) {
+                    holding.countDown();
+                    release.await();
+                }
+            }).start();
+            Enqueue<String> out = queues.enqueue(topic, String.class);
+            out.send("a");
+            await(() -> committed(admin, group, topic) == 1, "a committed");
+            out.send("b");
+            assertThat(holding.await(60, TimeUnit.SECONDS)).isTrue();
+
+            broker.kill();
+            release.countDown(); // b is acked while the broker is down: its commit fails
+            Thread.sleep(3000);
+            broker.restart();
+
+            // No other ack comes: only a retry of the failed commit moves the group past b.
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (committed(admin, group, topic) != 2 && System.nanoTime() < until) {
+                Thread.sleep(100);
+            }
+            assertThat(committed(admin, group, topic)).as("committed offset after the restart").isEqualTo(2);
+            assertThat(handled.get("b").get()).as("handlings of b").isEqualTo(1);
+        }
+    }
+
+    private static long committed(Admin admin, String group, String topic) {
+        try {
+            OffsetAndMetadata o = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                    .get(10, TimeUnit.SECONDS).get(new TopicPartition(topic, 0));
+            return o == null ? -1 : o.offset();
+        } catch (Exception e) {
+            return -2;
         }
     }
 
