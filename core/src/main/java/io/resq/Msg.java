@@ -30,6 +30,8 @@ public final class Msg<T> {
     public static final int HISTORY_HEAD = 2;
     /** How many of the newest failures a bounded history keeps. */
     public static final int HISTORY_TAIL = 8;
+    /** Header names that start with this (in any case) are resq's own: never in {@link #headers()}. */
+    public static final String RESERVED_HEADER_PREFIX = "resq-";
 
     static {
         MsgAccess.install(new MsgAccess.Accessor() {
@@ -51,6 +53,7 @@ public final class Msg<T> {
     private final String key;
     private final Instant dispatchedAt;
     private final Map<String, String> attributes;
+    private final Map<String, String> headers;
     private final T payload;
     private final List<Failure> errors;
     private final int attempt;
@@ -71,6 +74,7 @@ public final class Msg<T> {
         this.key = b.key;
         this.dispatchedAt = b.dispatchedAt != null ? b.dispatchedAt : Instant.now();
         this.attributes = b.attributes.isEmpty() ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(b.attributes));
+        this.headers = b.headers.isEmpty() ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(b.headers));
         this.payload = b.payload;
         this.errors = List.copyOf(b.errors);
         this.attempt = b.attempt;
@@ -88,6 +92,7 @@ public final class Msg<T> {
         this.key = other.key;
         this.dispatchedAt = other.dispatchedAt;
         this.attributes = other.attributes;
+        this.headers = other.headers;
         this.payload = other.payload;
         this.errors = other.errors;
         this.attempt = other.attempt;
@@ -119,6 +124,7 @@ public final class Msg<T> {
         b.key = key;
         b.dispatchedAt = dispatchedAt;
         b.attributes.putAll(attributes);
+        b.headers.putAll(headers);
         b.errors.addAll(errors);
         b.attempt = attempt;
         return b;
@@ -159,6 +165,16 @@ public final class Msg<T> {
     /** Free-form string attributes (trace ids and the like); never {@code null}. */
     public Map<String, String> attributes() {
         return attributes;
+    }
+
+    /**
+     * The broker headers the message carries besides resq's own ({@code resq-*}): those set with
+     * {@link Builder#header(String, String)}, or by any other producer. They travel unchanged into
+     * every redelivery, dead-letter and redrive copy, so a trace context ({@code traceparent}) or a
+     * correlation id survives retries. Empty when there are none; never {@code null}.
+     */
+    public Map<String, String> headers() {
+        return headers;
     }
 
     /** The payload. */
@@ -235,6 +251,7 @@ public final class Msg<T> {
         private String key;
         private Instant dispatchedAt;
         private final Map<String, String> attributes = new LinkedHashMap<>();
+        private final Map<String, String> headers = new LinkedHashMap<>();
         private final List<Failure> errors = new ArrayList<>();
         private int attempt = 1;
         private Received origin;
@@ -282,6 +299,27 @@ public final class Msg<T> {
         /** Adds every attribute of {@code values}. */
         public Builder<T> attributes(Map<String, String> values) {
             Objects.requireNonNull(values, "attributes must not be null").forEach(this::attribute);
+            return this;
+        }
+
+        /**
+         * Adds one broker header, sent as the broker's native header (Kafka record header, AMQP
+         * header, Redis Streams field, SQS message attribute) and kept in every copy of the message.
+         * Names starting with {@code resq-} are resq's own and refused.
+         */
+        public Builder<T> header(String name, String value) {
+            requireText(name, "header name");
+            if (name.regionMatches(true, 0, RESERVED_HEADER_PREFIX, 0, RESERVED_HEADER_PREFIX.length())) {
+                throw new IllegalArgumentException("header name '" + name + "' starts with '" + RESERVED_HEADER_PREFIX
+                        + "', which resq keeps for its own headers; choose another name");
+            }
+            headers.put(name, Objects.requireNonNull(value, "header value must not be null"));
+            return this;
+        }
+
+        /** Adds every header of {@code values}, as {@link #header(String, String)} does. */
+        public Builder<T> headers(Map<String, String> values) {
+            Objects.requireNonNull(values, "headers must not be null").forEach(this::header);
             return this;
         }
 

@@ -194,7 +194,7 @@ final class Settler<T> {
                 }
             }
             Outbound copy = recordGroup(MsgCodec.rawCopy(delivery.id(), delivery.key(), delivery.body(),
-                    List.of(CopyFitter.withoutStackTrace(failure)), now));
+                    List.of(CopyFitter.withoutStackTrace(failure)), now, delivery.headers()));
             return deadLetter(delivery, copy, null, rawMsg(delivery, now, failure), failure, whenReleased);
         } catch (RuntimeException | StackOverflowError e) {
             return refused(delivery, null, e, whenReleased);
@@ -207,7 +207,7 @@ final class Settler<T> {
         Failure why = new Failure(413, "resq.too-large", "a copy of this message with its error history is over the limit of "
                 + fitter.limit() + " bytes even with the history shrunk; the body is kept as it arrived", "", now);
         List<Failure> errors = List.of(CopyFitter.withoutStackTrace(failure), why);
-        Outbound copy = recordGroup(MsgCodec.rawCopy(msg.id(), delivery.key(), delivery.body(), errors, msg.dispatchedAt()));
+        Outbound copy = recordGroup(MsgCodec.rawCopy(msg.id(), delivery.key(), delivery.body(), errors, msg.dispatchedAt(), msg.headers()));
         return deadLetter(delivery, copy, msg, rawMsg(delivery, now, why), why, whenReleased);
     }
 

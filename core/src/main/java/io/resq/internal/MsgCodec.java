@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -90,15 +91,44 @@ public final class MsgCodec<T> {
         }
         String attempt = Integer.toString(msg.attempt());
         if (mode == EnvelopeMode.ENVELOPE) {
-            // Built immutable, so Outbound need not copy it.
-            return new Outbound(msg.id(), msg.key(), Map.of(Headers.ATTEMPT, attempt, Headers.FORMAT, Headers.FORMAT_ENVELOPE),
-                    envelope(msg, null), delay);
+            return new Outbound(msg.id(), msg.key(), envelopeHeaders(msg, attempt), envelope(msg, null), delay);
         }
-        Map<String, String> headers = new HashMap<>();
+        Map<String, String> headers = new LinkedHashMap<>(msg.headers());
         headers.put(Headers.ATTEMPT, attempt);
         headers.put(Headers.FORMAT, Headers.FORMAT_RAW);
         rawHeaders(msg, null, headers);
         return new Outbound(msg.id(), msg.key(), headers, rawPayload(msg.payload()), delay);
+    }
+
+    /** The headers of an envelope: the message's own and resq's two; immutable, so Outbound need not copy them. */
+    private static Map<String, String> envelopeHeaders(Msg<?> msg, String attempt) {
+        if (msg.headers().isEmpty()) {
+            return Map.of(Headers.ATTEMPT, attempt, Headers.FORMAT, Headers.FORMAT_ENVELOPE);
+        }
+        Map<String, String> headers = new LinkedHashMap<>(msg.headers());
+        headers.put(Headers.ATTEMPT, attempt);
+        headers.put(Headers.FORMAT, Headers.FORMAT_ENVELOPE);
+        return Collections.unmodifiableMap(headers);
+    }
+
+    /**
+     * The headers of a received message that are not resq's own ({@code resq-*}, in any case), as
+     * {@link Msg#headers()} shows them; a header with a blank name, which no builder can set, is left out.
+     */
+    public static Map<String, String> userHeaders(Map<String, String> received) {
+        Map<String, String> out = null;
+        for (Map.Entry<String, String> h : received.entrySet()) {
+            String name = h.getKey();
+            if (name == null || name.isBlank() || h.getValue() == null
+                    || name.regionMatches(true, 0, Msg.RESERVED_HEADER_PREFIX, 0, Msg.RESERVED_HEADER_PREFIX.length())) {
+                continue;
+            }
+            if (out == null) {
+                out = new LinkedHashMap<>();
+            }
+            out.put(name, h.getValue());
+        }
+        return out == null ? Map.of() : out;
     }
 
     /**
@@ -114,10 +144,9 @@ public final class MsgCodec<T> {
         }
         String attempt = Integer.toString(msg.attempt());
         if (origin.envelope) {
-            return new Outbound(msg.id(), msg.key(), Map.of(Headers.ATTEMPT, attempt, Headers.FORMAT, Headers.FORMAT_ENVELOPE),
-                    envelope(msg, origin), delay);
+            return new Outbound(msg.id(), msg.key(), envelopeHeaders(msg, attempt), envelope(msg, origin), delay);
         }
-        Map<String, String> headers = new HashMap<>();
+        Map<String, String> headers = new LinkedHashMap<>(msg.headers());
         headers.put(Headers.ATTEMPT, attempt);
         headers.put(Headers.FORMAT, Headers.FORMAT_RAW);
         rawHeaders(msg, origin, headers);
@@ -128,8 +157,9 @@ public final class MsgCodec<T> {
      * An undecodable body kept byte for byte, with the failure history in raw-mode headers: how a
      * 400 dead letter travels.
      */
-    public static Outbound rawCopy(String id, String key, byte[] body, List<Failure> errors, Instant dispatchedAt) {
-        Map<String, String> headers = new HashMap<>();
+    public static Outbound rawCopy(String id, String key, byte[] body, List<Failure> errors, Instant dispatchedAt,
+                                   Map<String, String> receivedHeaders) {
+        Map<String, String> headers = new LinkedHashMap<>(userHeaders(receivedHeaders));
         headers.put(Headers.FORMAT, Headers.FORMAT_RAW);
         headers.put(Headers.ID, id);
         headers.put(Headers.ATTEMPT, "1");
@@ -315,6 +345,7 @@ public final class MsgCodec<T> {
             b.dispatchedAt(r.dispatchedAt);
         }
         b.attributes(r.attributes);
+        b.headers(userHeaders(headers));
         b.errors(r.errors);
         b.attempt(attempt(headers, r.errors));
         MsgAccess.get().origin(b, r.received());
@@ -407,6 +438,7 @@ public final class MsgCodec<T> {
         if (errorsJson != null) {
             errors.readErrorsHeader(errorsJson);
         }
+        b.headers(userHeaders(headers));
         b.errors(errors.errors);
         b.attempt(attempt(headers, errors.errors));
         MsgAccess.get().origin(b, Received.raw(body, unreadDispatch, errors.rawErrors));

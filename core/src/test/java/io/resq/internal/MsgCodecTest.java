@@ -83,7 +83,7 @@ class MsgCodecTest {
     @Test
     void formatHeaderWinsOverTheCodecsMode() {
         Outbound rawCopy = MsgCodec.rawCopy("id-1", null, "{\"orderId\":3}".getBytes(StandardCharsets.UTF_8),
-                List.of(new Failure(400, "X", "bad", "", Instant.now())), Instant.now());
+                List.of(new Failure(400, "X", "bad", "", Instant.now())), Instant.now(), Map.of());
 
         Msg<Order> m = envelope.decode("orders_deadletter", "other", null, rawCopy.headers(), rawCopy.body());
 

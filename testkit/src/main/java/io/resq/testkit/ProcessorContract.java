@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -150,6 +151,35 @@ public abstract class ProcessorContract {
         }
         assertThat(calls.get()).as("retry 2 x redelivery 2 calls").isEqualTo(4);
         assertThat(attempts).containsExactly(1, 1, 2, 2);
+    }
+
+    /**
+     * Headers set on send reach the handler on the first delivery and on a redelivery, and are in
+     * the dead-letter queue: a trace context is never lost at the first retry.
+     */
+    @Test
+    void headersReachTheHandlerOnEveryDeliveryAndTheDeadLetterQueue() throws Exception {
+        String queue = queueName("headers");
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        headers.put("x-tenant", "zürich ✓");
+        List<Map<String, String>> seen = Collections.synchronizedList(new ArrayList<>());
+        queues.processor(queue, String.class).group(GROUP)
+                .retry(RetryPolicy.none())
+                .redelivery(RetryPolicy.fixed(Duration.ofSeconds(1)).maxAttempts(2))
+                .msgHandler(m -> {
+                    seen.add(m.headers());
+                    throw new IllegalStateException("fails every time");
+                })
+                .start();
+        queues.enqueue(queue, String.class).send(Msg.builder("order-1").headers(headers).build());
+
+        List<Msg<String>> dead = deadLetters(queue + "_deadletter", String.class, 1);
+
+        assertThat(dead).hasSize(1);
+        assertThat(seen).as("first delivery and redelivery").hasSize(2).allSatisfy(h -> assertThat(h).isEqualTo(headers));
+        assertThat(dead.get(0).headers()).isEqualTo(headers);
+        assertThat(dead.get(0).errors()).hasSize(2);
     }
 
     @Test

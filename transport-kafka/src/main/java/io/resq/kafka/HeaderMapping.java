@@ -26,7 +26,7 @@ final class HeaderMapping {
         org.apache.kafka.common.header.internals.RecordHeaders out = new org.apache.kafka.common.header.internals.RecordHeaders();
         headers.forEach((k, v) -> {
             if (!k.equals(ID) && !k.equals(DUE)) {
-                out.add(new SentHeader(k, v == null ? null : v.getBytes(StandardCharsets.UTF_8)));
+                out.add(new SentHeader(k, v == null ? null : BinaryText.toBytes(v)));
             }
         });
         out.add(new SentHeader(ID, id.getBytes(StandardCharsets.UTF_8)));
@@ -45,7 +45,10 @@ final class HeaderMapping {
     private record SentHeader(String key, byte[] value) implements Header {
     }
 
-    /** The SPI's view: every header but the transport-internal ones; a repeated name keeps its last value. */
+    /**
+     * The SPI's view: every header but the transport-internal ones; a repeated name keeps its last
+     * value. A value that is not UTF-8 text is carried as {@link BinaryText} does, so copies send the same bytes.
+     */
     static Map<String, String> fromKafka(Headers headers) {
         Map<String, String> out = new LinkedHashMap<>();
         for (Header h : headers) {
@@ -53,7 +56,7 @@ final class HeaderMapping {
             String key = h.key();
             if (!key.equals(DUE)) {
                 byte[] value = h.value();
-                out.put(key, value == null ? "" : new String(value, StandardCharsets.UTF_8));
+                out.put(key, value == null ? "" : BinaryText.toText(value));
             }
         }
         return Collections.unmodifiableMap(out);

@@ -66,7 +66,7 @@ final class HeldRecord {
     String key() {
         String value = key;
         if (value == null && record.key() != null) {
-            value = RecordKeys.toKey(record.key());
+            value = BinaryText.toText(record.key());
             key = value;
         }
         return value;

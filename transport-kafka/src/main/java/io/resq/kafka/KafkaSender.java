@@ -97,7 +97,7 @@ final class KafkaSender implements Sender {
         }
         long due = m.delay().isZero() ? 0 : now + m.delay().toMillis();
         Headers headers = HeaderMapping.toKafka(m.headers(), m.id(), due);
-        byte[] key = m.key() == null ? null : RecordKeys.toBytes(m.key());
+        byte[] key = m.key() == null ? null : BinaryText.toBytes(m.key());
         int recordSize = m.body().length + (key == null ? 0 : key.length) + HeaderMapping.size(headers) + KafkaTransport.FRAMING_BYTES;
         if (recordSize > transport.maxRecordSize()) {
             throw new IllegalArgumentException("message " + m.id() + " would be a Kafka record of about " + recordSize

@@ -70,8 +70,10 @@ final class AmqpMapping {
     }
 
     /**
-     * The headers as strings. Non-scalar AMQP values (the broker's {@code x-death} tables) are
-     * left out; {@code type} and {@code timestamp} fill {@code resq-category} and
+     * The headers as strings. The broker's own bookkeeping ({@code x-death} and the
+     * {@code x-first-death-*}, {@code x-last-death-*} and delivery-count headers it adds when it
+     * dead-letters or returns a message) is left out, so it never travels into a copy; so are other
+     * non-scalar AMQP values. {@code type} and {@code timestamp} fill {@code resq-category} and
      * {@code resq-dispatch-date} when the producer did not set them.
      */
     static Map<String, String> headers(AMQP.BasicProperties props) {
@@ -79,7 +81,7 @@ final class AmqpMapping {
         Map<String, Object> raw = props.getHeaders();
         if (raw != null) {
             raw.forEach((k, v) -> {
-                String s = scalar(v);
+                String s = brokersOwn(k) ? null : scalar(v);
                 if (s != null) {
                     out.put(k, s);
                 }
@@ -114,6 +116,12 @@ final class AmqpMapping {
             return (int) Math.min(Integer.MAX_VALUE - 1L, earlier) + 1;
         }
         return envelope.isRedeliver() ? 2 : 1;
+    }
+
+    /** Headers RabbitMQ sets itself when it dead-letters, expires or returns a message. */
+    private static boolean brokersOwn(String name) {
+        return name.equals("x-death") || name.startsWith("x-first-death-") || name.startsWith("x-last-death-")
+                || name.equals(DELIVERY_COUNT) || name.equals(ACQUIRED_COUNT);
     }
 
     private static String scalar(Object v) {

@@ -7,21 +7,22 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
 /**
- * Kafka record keys as the {@code String} keys of resq, without losing a byte. A key that is
- * UTF-8 text is that text. Any other key (a binary id, an Avro or protobuf key) becomes
- * {@value #BINARY_PREFIX} followed by its Base64, which the sender turns back into the same bytes,
- * so a redelivery or dead-letter copy keeps the key and with it the partition.
+ * Kafka record keys and header values as the {@code String}s of resq, without losing a byte.
+ * Bytes that are UTF-8 text are that text. Any other bytes (a binary id, an Avro or protobuf key,
+ * a binary header value) become {@value #BINARY_PREFIX} followed by their Base64, which the sender
+ * turns back into the same bytes, so a redelivery or dead-letter copy keeps the key (and with it
+ * the partition) and every header byte for byte.
  */
-final class RecordKeys {
+final class BinaryText {
 
-    /** Marks a key that stands for bytes that are not UTF-8 text. Starts with NUL, which text keys do not. */
+    /** Marks a string that stands for bytes that are not UTF-8 text. Starts with NUL, which text does not. */
     static final String BINARY_PREFIX = "\u0000resq-base64:";
 
-    private RecordKeys() {
+    private BinaryText() {
     }
 
-    /** The resq key of a record key. */
-    static String toKey(byte[] bytes) {
+    /** The string for {@code bytes}: their text, or the marked Base64 of bytes that are not text. */
+    static String toText(byte[] bytes) {
         String text = new String(bytes, StandardCharsets.UTF_8);
         // Decoding replaces malformed input with U+FFFD; only then is the strict check needed.
         if (text.indexOf('\uFFFD') < 0 && !text.startsWith(BINARY_PREFIX)) {
@@ -39,7 +40,7 @@ final class RecordKeys {
         return BINARY_PREFIX + Base64.getEncoder().encodeToString(bytes);
     }
 
-    /** The record key bytes of a resq key. */
+    /** The bytes a string from {@link #toText} stands for. */
     static byte[] toBytes(String key) {
         if (key.startsWith(BINARY_PREFIX)) {
             try {
