@@ -195,7 +195,8 @@ public final class Queues implements AutoCloseable {
      * in the dead-letter queue, so a message that keeps failing cannot loop forever. Each message is
      * sent to the target before it is acked in the dead-letter queue.
      *
-     * <p>The filter sees envelope payloads as Jackson {@code JsonNode}s and raw payloads as {@code byte[]}.
+     * <p>The filter sees envelope payloads as Jackson {@code JsonNode}s (for a payload codec that
+     * does not write JSON, the base64 text node) and raw payloads as {@code byte[]}.
      *
      * @return how many messages were moved
      */
