@@ -38,7 +38,7 @@ public final class ProcessorBuilder<T> {
 
     private final Queues queues;
     final String queue;
-    final Class<T> type;
+    final TypeRef<T> type;
     MsgHandler<T> handler;
     RetryPolicy retry = DEFAULT_RETRY;
     RetryPolicy redelivery = DEFAULT_REDELIVERY;
@@ -55,7 +55,7 @@ public final class ProcessorBuilder<T> {
     boolean virtualThreads;
     private boolean started;
 
-    ProcessorBuilder(Queues queues, String queue, Class<T> type) {
+    ProcessorBuilder(Queues queues, String queue, TypeRef<T> type) {
         this.queues = queues;
         this.queue = queue;
         this.type = type;

@@ -3,9 +3,12 @@ package io.resq;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.resq.internal.Json;
 import io.resq.internal.MsgCodec;
+import io.resq.memory.InMemoryTransport;
 import io.resq.spi.Health;
+import io.resq.spi.PayloadCodec;
 import io.resq.spi.ReceiverOptions;
 import io.resq.spi.Transport;
+import java.lang.reflect.Type;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -86,15 +89,25 @@ public final class Queues implements AutoCloseable {
      * {@link #dequeue(String, Class, String)}.
      */
     public <T> Dequeue<T> dequeue(String queue, Class<T> type) {
+        return dequeue(queue, ref(type));
+    }
+
+    /** Like {@link #dequeue(String, Class)}, for a generic payload type: {@code dequeue(queue, new TypeRef<List<Order>>() {})}. */
+    public <T> Dequeue<T> dequeue(String queue, TypeRef<T> type) {
         return open(queue, type, null);
     }
 
     /** The receiving side of {@code queue} in {@code group}: dequeues and processors of one group share messages. */
     public <T> Dequeue<T> dequeue(String queue, Class<T> type, String group) {
+        return dequeue(queue, ref(type), group);
+    }
+
+    /** Like {@link #dequeue(String, Class, String)}, for a generic payload type. */
+    public <T> Dequeue<T> dequeue(String queue, TypeRef<T> type, String group) {
         return open(queue, type, Args.name(group, "group"));
     }
 
-    private <T> Dequeue<T> open(String queue, Class<T> type, String group) {
+    private <T> Dequeue<T> open(String queue, TypeRef<T> type, String group) {
         requireOpen();
         Args.name(queue, "queue");
         Objects.requireNonNull(type, "type must not be null");
@@ -114,10 +127,20 @@ public final class Queues implements AutoCloseable {
      * <p>A message whose body exceeds {@link #sendLimit(int) the send limit} is refused.
      */
     public <T> Enqueue<T> enqueue(String queue, Class<T> type) {
+        return enqueue(queue, ref(type));
+    }
+
+    /**
+     * Like {@link #enqueue(String, Class)}, for a generic payload type:
+     * {@code enqueue(queue, new TypeRef<List<Order>>() {})}. Refs to the same type are equal
+     * wherever they were created, so every call returns the same instance here too; a
+     * {@code TypeRef} to a plain class shares the instance of that class.
+     */
+    public <T> Enqueue<T> enqueue(String queue, TypeRef<T> type) {
         requireOpen();
         Args.name(queue, "queue");
         Objects.requireNonNull(type, "type must not be null");
-        DefaultEnqueue<?> e = enqueues.compute(new EnqueueKey(queue, type), (key, existing) ->
+        DefaultEnqueue<?> e = enqueues.compute(new EnqueueKey(queue, type.type()), (key, existing) ->
                 existing != null && !existing.isClosed() ? existing
                         : new DefaultEnqueue<>(transport.sender(queue), settings, codec(type), queue, sendLimit(transport.maxBodySize()),
                                 Math.min(transport.maxBodySize(), settings.maxBodySize)));
@@ -144,6 +167,15 @@ public final class Queues implements AutoCloseable {
 
     /** A builder for a processor of {@code queue}; nothing runs until {@link ProcessorBuilder#start()}. */
     public <T> ProcessorBuilder<T> processor(String queue, Class<T> type) {
+        return processor(queue, ref(type));
+    }
+
+    /**
+     * Like {@link #processor(String, Class)}, for a generic payload type:
+     * {@code processor("order-batches", new TypeRef<List<Order>>() {})} hands the handler a
+     * {@code List<Order>}, its elements {@code Order}s.
+     */
+    public <T> ProcessorBuilder<T> processor(String queue, TypeRef<T> type) {
         requireOpen();
         Args.name(queue, "queue");
         Objects.requireNonNull(type, "type must not be null");
@@ -163,7 +195,8 @@ public final class Queues implements AutoCloseable {
      * in the dead-letter queue, so a message that keeps failing cannot loop forever. Each message is
      * sent to the target before it is acked in the dead-letter queue.
      *
-     * <p>The filter sees envelope payloads as Jackson {@code JsonNode}s and raw payloads as {@code byte[]}.
+     * <p>The filter sees envelope payloads as Jackson {@code JsonNode}s (for a payload codec that
+     * does not write JSON, the base64 text node) and raw payloads as {@code byte[]}.
      *
      * @return how many messages were moved
      */
@@ -236,8 +269,17 @@ public final class Queues implements AutoCloseable {
         return processor;
     }
 
+    <T> MsgCodec<T> codec(TypeRef<T> type) {
+        return new MsgCodec<>(settings.mapper, settings.codec, type.type(), settings.mode, settings.maxBodySize);
+    }
+
     <T> MsgCodec<T> codec(Class<T> type) {
-        return new MsgCodec<>(settings.mapper, type, settings.mode, settings.maxBodySize);
+        return codec(TypeRef.of(type));
+    }
+
+    /** The class as a ref; {@code null} stays null, for the TypeRef overload to refuse after it checked the queue, as before. */
+    private static <T> TypeRef<T> ref(Class<T> type) {
+        return type == null ? null : TypeRef.of(type);
     }
 
     String deadLetterQueueOf(String queue) {
@@ -250,11 +292,12 @@ public final class Queues implements AutoCloseable {
         }
     }
 
-    private record EnqueueKey(String queue, Class<?> type) {
+    /** A queue and a payload type; reflection's types are equal when they name the same type, whoever made them. */
+    private record EnqueueKey(String queue, Type type) {
     }
 
-    /** Everything the builder chose; immutable. */
-    record Settings(ObjectMapper mapper, EnvelopeMode mode, int maxBodySize, Clock clock, Listener listener,
+    /** Everything the builder chose; immutable. {@code mapper} writes envelopes, {@code codec} payloads. */
+    record Settings(ObjectMapper mapper, PayloadCodec codec, EnvelopeMode mode, int maxBodySize, Clock clock, Listener listener,
                     RetryPolicy sendRetry, Duration sendTimeout, RetryPolicy redelivery, String deadLetterSuffix, int prefetch, int maxRedrives) {
     }
 
@@ -262,6 +305,8 @@ public final class Queues implements AutoCloseable {
     public static final class Builder {
         private final Transport transport;
         private ObjectMapper mapper = Json.defaultMapper();
+        /** {@code null}: Jackson with {@link #mapper}, whichever mapper that ends up being. */
+        private PayloadCodec codec;
         private EnvelopeMode mode = EnvelopeMode.ENVELOPE;
         private int maxBodySize = DEFAULT_MAX_BODY_SIZE;
         private Clock clock = Clock.systemUTC();
@@ -283,9 +328,25 @@ public final class Queues implements AutoCloseable {
             return this;
         }
 
-        /** The Jackson mapper for payloads (default: java.time support, unknown fields ignored). Never enable default typing on it. */
+        /**
+         * The Jackson mapper for payloads (default: java.time support, unknown fields ignored).
+         * Never enable default typing on it. With a {@link #payloadCodec(PayloadCodec) payload
+         * codec} set, payloads are the codec's and this mapper only reads the envelope's own fields.
+         */
         public Builder objectMapper(ObjectMapper value) {
             this.mapper = Objects.requireNonNull(value, "objectMapper must not be null");
+            return this;
+        }
+
+        /**
+         * How payloads become bytes and back, for every queue (default: JSON through the
+         * {@link #objectMapper(ObjectMapper) ObjectMapper}). In an envelope a JSON codec's payload is
+         * embedded as the {@code payload} value and any other codec's is a base64 string; in raw
+         * mode the body is the codec's bytes (docs/wire-format.md). Over an {@link InMemoryTransport},
+         * {@link InMemoryTransport#messages(String, Class) messages(...)} decodes with it too.
+         */
+        public Builder payloadCodec(PayloadCodec value) {
+            this.codec = Objects.requireNonNull(value, "payloadCodec must not be null");
             return this;
         }
 
@@ -354,8 +415,13 @@ public final class Queues implements AutoCloseable {
 
         /** The queues. */
         public Queues build() {
+            PayloadCodec payloads = codec != null ? codec : PayloadCodec.jackson(mapper);
+            if (transport instanceof InMemoryTransport memory) {
+                // A test reads what this Queues wrote with transport.messages(...): in its codec.
+                memory.payloadCodec(payloads);
+            }
             // Guarded: a listener that throws is logged and ignored, never changes a message's outcome.
-            return new Queues(transport, new Settings(mapper, mode, maxBodySize, clock, Listeners.safe(listener), sendRetry, sendTimeout, redelivery,
+            return new Queues(transport, new Settings(mapper, payloads, mode, maxBodySize, clock, Listeners.safe(listener), sendRetry, sendTimeout, redelivery,
                     deadLetterSuffix, prefetch, maxRedrives));
         }
     }

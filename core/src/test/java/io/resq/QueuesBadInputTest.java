@@ -25,7 +25,11 @@ class QueuesBadInputTest {
         assertThatThrownBy(() -> Queues.using(null)).hasMessage("transport must not be null");
         assertThatThrownBy(() -> queues.enqueue(null, String.class)).hasMessage("queue must not be null");
         assertThatThrownBy(() -> queues.enqueue(" ", String.class)).hasMessage("queue must not be blank");
-        assertThatThrownBy(() -> queues.dequeue("q", null)).hasMessage("type must not be null");
+        assertThatThrownBy(() -> queues.dequeue("q", (Class<String>) null)).hasMessage("type must not be null");
+        assertThatThrownBy(() -> queues.dequeue("q", (TypeRef<String>) null)).hasMessage("type must not be null");
+        assertThatThrownBy(() -> queues.enqueue("q", (TypeRef<String>) null)).hasMessage("type must not be null");
+        assertThatThrownBy(() -> queues.processor("q", (TypeRef<String>) null)).hasMessage("type must not be null");
+        assertThatThrownBy(() -> Queues.builder(transport).payloadCodec(null)).hasMessage("payloadCodec must not be null");
         assertThatThrownBy(() -> queues.dequeue("q", String.class, "")).hasMessage("group must not be blank");
         assertThatThrownBy(() -> queues.processor("", String.class)).hasMessage("queue must not be blank");
         assertThatThrownBy(() -> queues.processor("q", String.class).concurrency(0)).hasMessage("concurrency must be >= 1, was 0");

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectReader;
 import io.resq.Failure;
 import java.io.IOException;
 import java.time.Instant;
@@ -57,12 +56,12 @@ final class EnvelopeReader {
     }
 
     /**
-     * Reads the body, binding the payload with {@code payloadReader} ({@code null}: skip it). A
+     * Reads the body, binding the payload in {@code payloadFormat} ({@code null}: skip it). A
      * payload that does not bind stops the read with {@link #bindError} set.
      *
      * @throws DecodeException if the body is not a JSON object or its JSON is broken
      */
-    EnvelopeReader read(ObjectReader payloadReader) {
+    EnvelopeReader read(PayloadFormat payloadFormat) {
         try (JsonParser p = mapper.createParser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new DecodeException("body is not a resq envelope: expected a JSON object with a \"payload\" field", null);
@@ -72,7 +71,7 @@ final class EnvelopeReader {
                 JsonToken value = p.nextToken();
                 switch (field) {
                     case "payload" -> {
-                        if (!readPayload(p, value, payloadReader)) {
+                        if (!readPayload(p, value, payloadFormat)) {
                             return this;
                         }
                     }
@@ -95,12 +94,12 @@ final class EnvelopeReader {
     }
 
     /** Reads or skips the payload and records where it stands; false when it does not bind. */
-    private boolean readPayload(JsonParser p, JsonToken value, ObjectReader reader) throws IOException {
+    private boolean readPayload(JsonParser p, JsonToken value, PayloadFormat format) throws IOException {
         hasPayload = true;
         payloadStart = (int) p.currentTokenLocation().getByteOffset();
-        if (reader != null && value != JsonToken.VALUE_NULL) {
+        if (format != null && value != JsonToken.VALUE_NULL) {
             try {
-                payload = reader.readValue(p);
+                payload = format.readEnvelopeValue(p, body, payloadStart);
             } catch (Throwable e) {
                 // A custom deserializer may throw anything: it is the body's fault all the same.
                 if (e instanceof VirtualMachineError && !(e instanceof StackOverflowError)) {

@@ -8,18 +8,15 @@ import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectReader;
-import com.fasterxml.jackson.databind.ObjectWriter;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.resq.EnvelopeMode;
 import io.resq.Failure;
 import io.resq.Msg;
 import io.resq.spi.Delivery;
 import io.resq.spi.Outbound;
+import io.resq.spi.PayloadCodec;
 import java.io.IOException;
 import java.io.StringWriter;
-import java.lang.reflect.Modifier;
-import java.nio.charset.StandardCharsets;
+import java.lang.reflect.Type;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -45,27 +42,30 @@ import java.util.Optional;
 public final class MsgCodec<T> {
 
     private final ObjectMapper mapper;
-    // The payload's writer and reader, with its (de)serializer found once instead of per message.
-    private final ObjectWriter payloadWriter;
-    private final ObjectReader payloadReader;
-    private final Class<T> type;
+    private final PayloadFormat format;
     private final EnvelopeMode mode;
     private final int maxBodySize;
 
-    /** A codec for {@code type} payloads in {@code mode}, refusing bodies over {@code maxBodySize} bytes before decoding. */
+    /** A codec for {@code type} payloads as {@code mapper}'s JSON in {@code mode}, refusing bodies over {@code maxBodySize} bytes before decoding. */
     public MsgCodec(ObjectMapper mapper, Class<T> type, EnvelopeMode mode, int maxBodySize) {
+        this(mapper, new JacksonPayloadCodec(mapper), type, mode, maxBodySize);
+    }
+
+    /**
+     * A codec for {@code type} payloads written by {@code payloadCodec} in {@code mode}, refusing
+     * bodies over {@code maxBodySize} bytes before decoding; {@code mapper} writes and reads the
+     * envelope and the history.
+     */
+    public MsgCodec(ObjectMapper mapper, PayloadCodec payloadCodec, Type type, EnvelopeMode mode, int maxBodySize) {
         this.mapper = Objects.requireNonNull(mapper, "mapper must not be null");
-        this.type = Objects.requireNonNull(type, "type must not be null");
+        Objects.requireNonNull(payloadCodec, "payloadCodec must not be null");
+        Objects.requireNonNull(type, "type must not be null");
         this.mode = Objects.requireNonNull(mode, "mode must not be null");
         if (maxBodySize < 1) {
             throw new IllegalArgumentException("maxBodySize must be >= 1, was " + maxBodySize);
         }
         this.maxBodySize = maxBodySize;
-        // A writer for a declared type writes every value as that type, so only a final type may
-        // fix it: any other is looked up per value, as ObjectMapper.writeValue does, so subclasses keep their fields.
-        ObjectWriter writer = Modifier.isFinal(type.getModifiers()) && !type.isArray() ? mapper.writerFor(type) : mapper.writer();
-        this.payloadWriter = writer.without(SerializationFeature.FLUSH_AFTER_WRITE_VALUE);
-        this.payloadReader = mapper.readerFor(type);
+        this.format = PayloadFormat.of(payloadCodec, type);
     }
 
     /** Bodies over this many bytes are refused before decoding. */
@@ -74,8 +74,8 @@ public final class MsgCodec<T> {
     }
 
     /** The payload type. */
-    public Class<T> type() {
-        return type;
+    public Type type() {
+        return format.type;
     }
 
     /**
@@ -209,12 +209,14 @@ public final class MsgCodec<T> {
         }
     }
 
-    /** Decodes an outbound message as {@code type} for inspection, or empty when it is not one. */
-    public static <T> Optional<Msg<T>> inspect(ObjectMapper mapper, Class<T> type, String queue, Outbound m) {
+    /** Decodes an outbound message as {@code type}, written by {@code payloadCodec}, for inspection; empty when it is not one. */
+    public static <T> Optional<Msg<T>> inspect(PayloadCodec payloadCodec, Type type, String queue, Outbound m) {
         String format = m.headers().get(Headers.FORMAT);
         EnvelopeMode guess = Headers.FORMAT_RAW.equals(format) ? EnvelopeMode.RAW : EnvelopeMode.ENVELOPE;
+        ObjectMapper mapper = payloadCodec instanceof JacksonPayloadCodec jackson ? jackson.mapper() : Json.defaultMapper();
         try {
-            return Optional.of(new MsgCodec<>(mapper, type, guess, Integer.MAX_VALUE).decode(queue, m.id(), m.key(), m.headers(), m.body()));
+            return Optional.of(new MsgCodec<T>(mapper, payloadCodec, type, guess, Integer.MAX_VALUE)
+                    .decode(queue, m.id(), m.key(), m.headers(), m.body()));
         } catch (DecodeException e) {
             return Optional.empty();
         }
@@ -270,7 +272,7 @@ public final class MsgCodec<T> {
             if (origin != null) {
                 g.writeRawValue(origin.payloadJson());
             } else {
-                payloadWriter.writeValue(g, msg.payload());
+                format.writeEnvelopeValue(g, msg.payload());
             }
             if (origin != null) {
                 for (Map.Entry<String, String> f : origin.unknownFields.entrySet()) {
@@ -300,13 +302,13 @@ public final class MsgCodec<T> {
      * without its payload, to dead-letter it as the envelope it is ({@link PayloadTypeException}).
      */
     private Msg<T> decodeEnvelope(String queue, String deliveryId, String deliveryKey, Map<String, String> headers, byte[] body) {
-        EnvelopeReader r = new EnvelopeReader(mapper, body).read(payloadReader);
+        EnvelopeReader r = new EnvelopeReader(mapper, body).read(format);
         if (r.bindError == null && !r.hasPayload) {
             throw new DecodeException("body is not a resq envelope: expected a JSON object with a \"payload\" field", null);
         }
         if (r.bindError != null || r.payload == null) {
-            String why = r.bindError != null ? "payload is not a " + type.getName() + ": " + reason(r.bindError, type)
-                    : "payload is null, not a " + type.getName();
+            String why = r.bindError != null ? "payload is not a " + format.typeName() + ": " + format.describe(r.bindError)
+                    : "payload is null, not a " + format.typeName();
             throw wrongType(queue, deliveryId, deliveryKey, headers, body, why, r.bindError);
         }
         @SuppressWarnings("unchecked")
@@ -378,36 +380,29 @@ public final class MsgCodec<T> {
     }
 
     private byte[] rawPayload(T payload) {
-        if (payload instanceof byte[] bytes) {
-            return bytes.clone();
-        }
-        if (payload instanceof String s) {
-            return s.getBytes(StandardCharsets.UTF_8);
-        }
         try {
-            return payloadWriter.writeValueAsBytes(payload);
+            return format.rawBody(payload);
+        } catch (IllegalArgumentException e) {
+            throw e;
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("cannot encode a " + payload.getClass().getName() + " as JSON: " + e.getOriginalMessage(), e);
+        } catch (Exception e) {
+            throw new IllegalArgumentException("cannot encode a " + payload.getClass().getName() + ": " + reason(e, null), e);
         }
     }
 
     @SuppressWarnings("unchecked")
     private T rawValue(byte[] body) {
-        if (type == byte[].class) {
-            return (T) body.clone();
-        }
-        if (type == String.class) {
-            return (T) new String(body, StandardCharsets.UTF_8);
-        }
+        Object value;
         try {
-            T value = payloadReader.readValue(body);
-            if (value == null) {
-                throw new DecodeException("body is JSON null, not a " + type.getName(), null);
-            }
-            return value;
-        } catch (IOException e) {
-            throw new DecodeException("body is not a " + type.getName() + ": " + reason(e, type), e);
+            value = format.rawValue(body);
+        } catch (Exception e) {
+            throw new DecodeException("body is not a " + format.typeName() + ": " + format.describe(e), e);
         }
+        if (value == null) {
+            throw new DecodeException("body is JSON null, not a " + format.typeName(), null);
+        }
+        return (T) value;
     }
 
     private Msg<T> decodeRaw(String queue, String deliveryId, String deliveryKey, Map<String, String> headers, byte[] body) {

@@ -1,11 +1,13 @@
 package io.resq.memory;
 
 import io.resq.Msg;
+import io.resq.TypeRef;
 import io.resq.internal.Json;
 import io.resq.internal.MsgCodec;
 import io.resq.spi.Capability;
 import io.resq.spi.Health;
 import io.resq.spi.Outbound;
+import io.resq.spi.PayloadCodec;
 import io.resq.spi.Receiver;
 import io.resq.spi.ReceiverOptions;
 import io.resq.spi.Sender;
@@ -52,6 +54,7 @@ public final class InMemoryTransport implements Transport {
     private final Set<MemoryReceiver> receivers = ConcurrentHashMap.newKeySet();
     private final Map<String, Throwable> failingQueues = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    private volatile PayloadCodec payloadCodec = PayloadCodec.jackson(Json.defaultMapper());
 
     private InMemoryTransport(Clock clock, int maxBodySize) {
         this.clock = clock;
@@ -132,9 +135,22 @@ public final class InMemoryTransport implements Transport {
     /**
      * What sits in {@code queue} now (ready, delayed and unacknowledged), dead-letter queues
      * included, decoded as {@code type}: envelopes as envelopes, raw bodies as bare payloads.
-     * Messages that do not decode as {@code type} are left out; use {@link #bodies(String)} to see them.
+     * Payloads are read with the {@link #payloadCodec(PayloadCodec) payload codec} of the
+     * {@code Queues} built over this transport (its {@code ObjectMapper}'s JSON by default), so a
+     * test reads what its own {@code Queues} wrote. Messages that do not decode as {@code type}
+     * are left out; use {@link #bodies(String)} to see them.
      */
     public <T> List<Msg<T>> messages(String queue, Class<T> type) {
+        requireName(queue);
+        Objects.requireNonNull(type, "type must not be null");
+        return messages(queue, TypeRef.of(type));
+    }
+
+    /**
+     * Like {@link #messages(String, Class)}, for a generic payload type:
+     * {@code messages("batches_deadletter", new TypeRef<List<Order>>() {})}.
+     */
+    public <T> List<Msg<T>> messages(String queue, TypeRef<T> type) {
         requireName(queue);
         Objects.requireNonNull(type, "type must not be null");
         List<Msg<T>> out = new ArrayList<>();
@@ -142,10 +158,24 @@ public final class InMemoryTransport implements Transport {
         if (q == null) {
             return out;
         }
+        PayloadCodec codec = payloadCodec;
         for (Outbound m : q.snapshot()) {
-            MsgCodec.inspect(Json.defaultMapper(), type, queue, m).ifPresent(out::add);
+            MsgCodec.<T>inspect(codec, type.type(), queue, m).ifPresent(out::add);
         }
         return out;
+    }
+
+    /**
+     * Sets the codec {@link #messages(String, Class) messages(...)} reads payloads with.
+     * {@code Queues.builder(transport)...build()} sets it to that {@code Queues}' codec, so a test
+     * needs this only to read messages that another codec wrote; the last one set wins. Until a
+     * {@code Queues} is built it is JSON through resq's default {@code ObjectMapper}.
+     *
+     * @return this transport
+     */
+    public InMemoryTransport payloadCodec(PayloadCodec codec) {
+        this.payloadCodec = Objects.requireNonNull(codec, "codec must not be null");
+        return this;
     }
 
     /** The raw bodies in {@code queue} now, in send order. */

@@ -10,11 +10,16 @@ import io.resq.Msg;
 import io.resq.Processor;
 import io.resq.Queues;
 import io.resq.RetryPolicy;
+import io.resq.TypeRef;
 import io.resq.spi.Capability;
 import io.resq.spi.Outbound;
+import io.resq.spi.PayloadCodec;
 import io.resq.spi.Transport;
+import java.lang.reflect.Type;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -23,6 +28,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -34,8 +40,9 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The processor scenarios every transport runs: the failure path (retry, redelivery with history,
- * dead letter), undecodable input, the circuit breaker, timeouts, per-key order and a close in the
- * middle of a stream. A transport module extends it with {@link #createTransport()}.
+ * dead letter), undecodable input, the circuit breaker, timeouts, per-key order, a close in the
+ * middle of a stream, a generic payload type and a payload codec of the application's own. A
+ * transport module extends it with {@link #createTransport()}.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 public abstract class ProcessorContract {
@@ -88,8 +95,13 @@ public abstract class ProcessorContract {
 
     /** Takes {@code n} messages from the dead-letter queue {@code dlq} as {@code type}, acking them. */
     protected <T> List<Msg<T>> deadLetters(String dlq, Class<T> type, int n) throws InterruptedException {
+        return deadLetters(queues, dlq, TypeRef.of(type), n);
+    }
+
+    /** Takes {@code n} messages from the dead-letter queue {@code dlq} through {@code from} as {@code type}, acking them. */
+    protected <T> List<Msg<T>> deadLetters(Queues from, String dlq, TypeRef<T> type, int n) throws InterruptedException {
         List<Msg<T>> out = new ArrayList<>();
-        try (Dequeue<T> dead = queues.dequeue(dlq, type, "dlq-reader")) {
+        try (Dequeue<T> dead = from.dequeue(dlq, type, "dlq-reader")) {
             long deadline = System.nanoTime() + timeout().toNanos();
             while (out.size() < n && System.nanoTime() < deadline) {
                 Msg<T> m = dead.messages().poll(100, TimeUnit.MILLISECONDS);
@@ -504,5 +516,96 @@ public abstract class ProcessorContract {
 
         List<Msg<String>> dead = deadLetters(queue + "_deadletter", String.class, 1);
         assertThat(dead).singleElement().satisfies(m -> assertThat(m.attributes()).containsEntry("resq-group", "billing"));
+    }
+
+    /** An element of the generic payload below. */
+    public record Line(String sku, int quantity) {
+    }
+
+    @Test
+    void aGenericListPayloadKeepsItsElementTypeThroughTheBroker() throws Exception {
+        String queue = queueName("generic");
+        TypeRef<List<Line>> lines = new TypeRef<List<Line>>() {
+        };
+        List<List<Line>> handled = new CopyOnWriteArrayList<>();
+        queues.processor(queue, lines).group(GROUP).retry(RetryPolicy.none())
+                .redelivery(RetryPolicy.fixed(Duration.ofMillis(200)).maxAttempts(2))
+                .handler(order -> {
+                    if (order.isEmpty()) {
+                        throw new IllegalStateException("an order without lines");
+                    }
+                    handled.add(order);
+                })
+                .start();
+        Enqueue<List<Line>> out = queues.enqueue(queue, lines);
+        out.send(List.of(new Line("pen", 2), new Line("ink", 1)));
+        out.send(List.of());
+
+        assertThat(await(() -> handled.size() == 1)).isTrue();
+        assertThat(handled.get(0)).containsExactly(new Line("pen", 2), new Line("ink", 1));
+        List<Msg<List<Line>>> dead = deadLetters(queues, queue + "_deadletter", lines, 1);
+        assertThat(dead).singleElement().satisfies(m -> {
+            assertThat(m.payload()).isEmpty();
+            assertThat(m.errors()).extracting(Failure::message).containsExactly("an order without lines", "an order without lines");
+        });
+    }
+
+    /**
+     * A payload codec that does not write JSON: a {@code String} as its UTF-8 bytes behind a
+     * two-byte mark that decoding insists on, so only what this codec wrote reads back.
+     */
+    private static final class MarkedUtf8Codec implements PayloadCodec {
+        private static final byte[] MARK = {(byte) 0xC0, (byte) 0xDE};
+
+        @Override
+        public byte[] encode(Object payload, Type type) {
+            byte[] text = ((String) payload).getBytes(StandardCharsets.UTF_8);
+            byte[] out = Arrays.copyOf(MARK, MARK.length + text.length);
+            System.arraycopy(text, 0, out, MARK.length, text.length);
+            return out;
+        }
+
+        @Override
+        public Object decode(byte[] data, Type type) {
+            if (data.length < MARK.length || data[0] != MARK[0] || data[1] != MARK[1]) {
+                throw new IllegalArgumentException("no 0xC0DE mark");
+            }
+            return new String(data, MARK.length, data.length - MARK.length, StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public boolean isJson() {
+            return false;
+        }
+    }
+
+    @Test
+    void aPayloadCodecOfTheApplicationsOwnRoundTripsThroughTheBroker() throws Exception {
+        String queue = queueName("codec");
+        List<String> handled = new CopyOnWriteArrayList<>();
+        try (Queues coded = Queues.builder(createTransport()).payloadCodec(new MarkedUtf8Codec()).build()) {
+            coded.processor(queue, String.class).group(GROUP).retry(RetryPolicy.none())
+                    .redelivery(RetryPolicy.fixed(Duration.ofMillis(200)).maxAttempts(2))
+                    .handler(s -> {
+                        if (s.startsWith("bad")) {
+                            throw new IllegalStateException("refused " + s.length());
+                        }
+                        handled.add(s);
+                    })
+                    .start();
+            Enqueue<String> out = coded.enqueue(queue, String.class);
+            out.send(Msg.builder("grüße ✓").key("k1").build());
+            Msg<String> bad = out.send(Msg.builder("bad ✗").key("k2").attribute("trace", "t1").build());
+
+            assertThat(await(() -> handled.size() == 1)).isTrue();
+            assertThat(handled).containsExactly("grüße ✓");
+            List<Msg<String>> dead = deadLetters(coded, queue + "_deadletter", TypeRef.of(String.class), 1);
+            assertThat(dead).singleElement().satisfies(m -> {
+                assertThat(m.id()).isEqualTo(bad.id());
+                assertThat(m.payload()).as("the dead letter decodes with the codec").isEqualTo("bad ✗");
+                assertThat(m.attributes()).containsEntry("trace", "t1");
+                assertThat(m.errors()).extracting(Failure::message).containsExactly("refused 5", "refused 5");
+            });
+        }
     }
 }
