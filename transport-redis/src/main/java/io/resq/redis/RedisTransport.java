@@ -171,7 +171,7 @@ public final class RedisTransport implements Transport {
      * queue this transport sends to or receives from whose stream lost entries to a
      * {@code maxLength} cap (this process's or another's), per group how many were deleted before
      * they were delivered and how many while delivered but not acked: {@code "...; deleted unread
-     * by maxLength: orders (group billing: 12 never delivered, 1 delivered but not acked)"}.
+     * by maxLength: orders [group billing: 12 undelivered + 1 unacked, group audit: 3 undelivered + 0 unacked]"}.
      */
     @Override
     public Health health() {
@@ -188,8 +188,8 @@ public final class RedisTransport implements Transport {
                 lost.forEach((q, groups) -> {
                     StringBuilder perGroup = new StringBuilder();
                     groups.forEach((g, c) -> perGroup.append(perGroup.length() == 0 ? "" : ", ").append("group ").append(g)
-                            .append(": ").append(c[0]).append(" never delivered, ").append(c[1]).append(" delivered but not acked"));
-                    streams.append(streams.length() == 0 ? "" : "; ").append(q).append(" (").append(perGroup).append(')');
+                            .append(": ").append(c[0]).append(" undelivered + ").append(c[1]).append(" unacked"));
+                    streams.append(streams.length() == 0 ? "" : ", ").append(q).append(" [").append(perGroup).append(']');
                 });
                 detail.append(streams);
             }
