@@ -35,7 +35,8 @@ final class PrivateRedis implements AutoCloseable {
     static PrivateRedis start() throws Exception {
         requireBinary();
         PrivateRedis redis = new PrivateRedis(Files.createTempDirectory("resq-redis-fault"), freePort(),
-                List.of("--appendonly", "yes", "--appendfsync", "always"));
+                // No 5 s pause before the first sync of a replica (Redis 7's default diskless-sync delay).
+                List.of("--appendonly", "yes", "--appendfsync", "always", "--repl-diskless-sync-delay", "0"));
         redis.startProcess();
         return redis;
     }
