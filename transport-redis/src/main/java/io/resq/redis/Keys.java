@@ -34,13 +34,27 @@ final class Keys {
 
     /** The sorted set of the delayed messages of {@code queue} meant for every group, in the stream's slot. */
     static String delayed(String queue) {
+        return inStreamSlot(queue, "resq-delayed");
+    }
+
+    /**
+     * The hash counting, per group, the entries of {@code queue} that the {@code maxLength} cap
+     * deleted before the group had read or acked them; in the stream's slot, so the trimming
+     * script can update it.
+     */
+    static String trimmedUnread(String queue) {
+        return inStreamSlot(queue, "resq-trimmed-unread");
+    }
+
+    /** A key named after {@code queue} and {@code suffix} that hashes to the slot of the stream {@code queue}. */
+    private static String inStreamSlot(String queue, String suffix) {
         if (hasHashTag(queue)) {
-            return queue + ":resq-delayed";
+            return queue + ":" + suffix;
         }
         if (queue.indexOf('{') < 0 && queue.indexOf('}') < 0) {
-            return "{" + queue + "}:resq-delayed";
+            return "{" + queue + "}:" + suffix;
         }
-        return "{" + SAME_SLOT_TAGS.computeIfAbsent(queue, Keys::tagWithSlotOf) + "}:resq-delayed:" + queue;
+        return "{" + SAME_SLOT_TAGS.computeIfAbsent(queue, Keys::tagWithSlotOf) + "}:" + suffix + ":" + queue;
     }
 
     /**

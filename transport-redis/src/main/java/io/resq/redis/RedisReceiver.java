@@ -28,7 +28,8 @@ import redis.clients.jedis.resps.StreamEntryBinary;
  *
  * <p>Each poll: moves due delayed messages into the stream (atomic script), reclaims entries idle
  * longer than the visibility timeout or released ({@code XAUTOCLAIM}), then reads new entries with
- * a blocking {@code XREADGROUP}, at most as many as the prefetch leaves room for.
+ * a blocking {@code XREADGROUP}, at most as many as the prefetch leaves room for. Blocking reads
+ * are bounded per transport ({@link BlockingReads}) so they never hold every pooled connection.
  *
  * <p>Threads: {@link #poll} runs on one fetching thread, which alone owns {@link #reclaimCursor},
  * {@link #nextReclaimAt} and {@link #nextMoveAt}. {@link #unsettled} is concurrent: the fetching
@@ -201,13 +202,18 @@ final class RedisReceiver implements Receiver {
         long untilNext = -1;
         for (byte[] set : List.of(delayed, groupDelayed)) {
             List<?> r = (List<?>) Scripts.MOVE_DUE.run(client, List.of(set, stream),
-                    List.of(StreamFields.utf8(Integer.toString(MOVE_BATCH)), StreamFields.utf8(Long.toString(settings.maxLength()))));
+                    List.of(StreamFields.utf8(Integer.toString(MOVE_BATCH))));
             moved = Math.max(moved, (Long) r.get(0));
             long next = (Long) r.get(1);
             untilNext = untilNext < 0 ? next : next < 0 ? untilNext : Math.min(untilNext, next);
         }
         if (moved > 0) {
             log.debug("moved {} due delayed messages into stream {}", moved, queue);
+            if (settings.maxLength() > 0) {
+                // Moved entries count against the cap like sent ones, and what the cap deletes is reported the same way.
+                transport.trimReport().record(queue, Scripts.CAP.run(client,
+                        List.of(stream, StreamFields.utf8(Keys.trimmedUnread(queue))), RedisTransport.capArgs(settings.maxLength())));
+            }
         }
         long wait = moved >= MOVE_BATCH ? 0 : untilNext < 0 ? SLICE_MS : Math.min(untilNext, SLICE_MS);
         nextMoveAt = now + wait;
@@ -251,7 +257,24 @@ final class RedisReceiver implements Receiver {
         return out;
     }
 
-    private List<Delivery> readNew(int want, long blockMs) {
+    /**
+     * Reads new entries, blocking up to {@code blockMs} only while holding one of the transport's
+     * blocking-read permits (see {@link BlockingReads}); without one, after waiting for it as long
+     * as the read would have blocked, it reads without blocking.
+     */
+    private List<Delivery> readNew(int want, long blockMs) throws InterruptedException {
+        BlockingReads reads = transport.blockingReads();
+        long block = blockMs >= 1 ? reads.acquire(blockMs) : -1;
+        try {
+            return readNow(want, block);
+        } finally {
+            if (block >= 0) {
+                reads.release();
+            }
+        }
+    }
+
+    private List<Delivery> readNow(int want, long blockMs) {
         XReadGroupParams params = XReadGroupParams.xReadGroupParams().count(want);
         if (blockMs >= 1) {
             params.block((int) blockMs);

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.EnumSet;
 import java.util.Map;
@@ -24,9 +25,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import redis.clients.jedis.ConnectionPool;
 import redis.clients.jedis.ConnectionPoolConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.RedisClusterClient;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
@@ -56,7 +59,9 @@ import redis.clients.jedis.util.JedisURIHelper;
  *
  * <p>Thread-safe. Owns one background thread that sends acks in batches and refreshes the idle
  * time of deliveries still being handled, so a slow handler does not lose its message to another
- * consumer; the thread and, when built from a URI, the client end with {@link #close()}.
+ * consumer; the thread and, when built from a URI, the client end with {@link #close()}. Blocking
+ * reads are bounded below the pool size ({@link Builder#maxBlockingReads(int)}), so that thread
+ * never waits for a connection behind them.
  */
 public final class RedisTransport implements Transport {
 
@@ -69,15 +74,21 @@ public final class RedisTransport implements Transport {
     private final boolean ownsClient;
     private final Endpoint endpoint;
     private final Settings settings;
+    private final BlockingReads blockingReads;
+    private final TrimReport trimReport;
     private final Set<RedisReceiver> receivers = ConcurrentHashMap.newKeySet();
+    /** Every queue a sender or receiver was made for: the streams whose maxLength losses health() reports. */
+    private final Set<String> queues = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService keepAlive;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    RedisTransport(UnifiedJedis client, boolean ownsClient, Endpoint endpoint, Settings settings) {
+    RedisTransport(UnifiedJedis client, boolean ownsClient, Endpoint endpoint, Settings settings, BlockingReads blockingReads) {
         this.client = client;
         this.ownsClient = ownsClient;
         this.endpoint = endpoint;
         this.settings = settings;
+        this.blockingReads = blockingReads;
+        this.trimReport = new TrimReport(settings.maxLength());
         this.keepAlive = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "resq-redis-background");
             t.setDaemon(true);
@@ -111,7 +122,9 @@ public final class RedisTransport implements Transport {
      * A builder for a transport over a client the application already has ({@code RedisClient},
      * {@code JedisPooled}, {@code RedisClusterClient}, ...): its pool, TLS, auth and timeouts are
      * used as they are, and {@link #close()} leaves it open. Its socket timeout must exceed the
-     * 250 ms blocking-read slice.
+     * 250 ms blocking-read slice. Blocking reads are bounded to one less than its pool size when the
+     * transport can see it ({@code RedisClient}, {@code RedisClusterClient}); for any other client
+     * set {@link Builder#maxBlockingReads(int)}.
      */
     public static Builder builder(UnifiedJedis client) {
         return new Builder(client);
@@ -125,6 +138,7 @@ public final class RedisTransport implements Transport {
     @Override
     public Sender sender(String queue) {
         requireName(queue);
+        queues.add(queue);
         return new RedisSender(this, queue);
     }
 
@@ -143,6 +157,7 @@ public final class RedisTransport implements Transport {
             throw new IllegalStateException("Redis transport is closed; cannot receive from stream " + queue);
         }
         RedisReceiver r = new RedisReceiver(this, queue, options);
+        queues.add(queue);
         receivers.add(r);
         if (closed.get()) {
             r.close();
@@ -151,6 +166,13 @@ public final class RedisTransport implements Transport {
         return r;
     }
 
+    /**
+     * UP when Redis answers. The detail names the address and the number of receivers and, for each
+     * queue this transport sends to or receives from whose stream lost entries to a
+     * {@code maxLength} cap (this process's or another's), per group how many were deleted before
+     * they were delivered and how many while delivered but not acked: {@code "...; deleted unread
+     * by maxLength: orders [group billing: 12 undelivered + 1 unacked, group audit: 3 undelivered + 0 unacked]"}.
+     */
     @Override
     public Health health() {
         if (closed.get()) {
@@ -158,9 +180,43 @@ public final class RedisTransport implements Transport {
         }
         try {
             String pong = client.ping();
-            return Health.up("Redis at " + endpoint + " answered " + pong + "; " + receivers.size() + " receivers");
+            StringBuilder detail = new StringBuilder("Redis at " + endpoint + " answered " + pong + "; " + receivers.size() + " receivers");
+            Map<String, Map<String, long[]>> lost = TrimReport.read(client, List.copyOf(queues));
+            if (!lost.isEmpty()) {
+                detail.append("; deleted unread by maxLength: ");
+                StringBuilder streams = new StringBuilder();
+                lost.forEach((q, groups) -> {
+                    StringBuilder perGroup = new StringBuilder();
+                    groups.forEach((g, c) -> perGroup.append(perGroup.length() == 0 ? "" : ", ").append("group ").append(g)
+                            .append(": ").append(c[0]).append(" undelivered + ").append(c[1]).append(" unacked"));
+                    streams.append(streams.length() == 0 ? "" : ", ").append(q).append(" [").append(perGroup).append(']');
+                });
+                detail.append(streams);
+            }
+            return Health.up(detail.toString());
         } catch (RuntimeException e) {
             return Health.down("Redis at " + endpoint + " is not answering: " + Endpoint.causeText(e));
+        }
+    }
+
+    /**
+     * How many entries of {@code queue}'s stream the {@code maxLength} cap deleted before each
+     * consumer group had acked them (never delivered to the group, or delivered but not acked),
+     * per group; groups that lost nothing are absent. The counters live in Redis next to the
+     * stream, so they add up the deletions of every process that sends to or moves into the stream,
+     * and survive restarts (to reset them, delete the hash next to the stream, {@code {orders}:resq-trimmed-unread}
+     * for a queue {@code orders}).
+     *
+     * @throws RedisTransportException if Redis does not answer
+     */
+    public Map<String, Long> deletedUnread(String queue) {
+        requireName(queue);
+        try {
+            Map<String, Long> out = new LinkedHashMap<>();
+            TrimReport.parse(client.hgetAll(Keys.trimmedUnread(queue))).forEach((g, c) -> out.put(g, c[0] + c[1]));
+            return out;
+        } catch (JedisException e) {
+            throw failure("reading the maxLength losses of stream " + queue, e);
         }
     }
 
@@ -201,6 +257,22 @@ public final class RedisTransport implements Transport {
 
     Endpoint endpoint() {
         return endpoint;
+    }
+
+    BlockingReads blockingReads() {
+        return blockingReads;
+    }
+
+    TrimReport trimReport() {
+        return trimReport;
+    }
+
+    /**
+     * ARGV of {@link Scripts#CAP}: the cap and the slack. The stream is trimmed back to the cap once
+     * it exceeds it by 1%, so a large cap costs one trim per many sends, as {@code MAXLEN ~} did.
+     */
+    static List<byte[]> capArgs(long maxLength) {
+        return List.of(StreamFields.utf8(Long.toString(maxLength)), StreamFields.utf8(Long.toString(maxLength / 100)));
     }
 
     boolean isClosed() {
@@ -270,6 +342,7 @@ public final class RedisTransport implements Transport {
 
     /** Runs on the keep-alive thread only. */
     private void keepAliveAll() {
+        trimReport.logDue();
         for (RedisReceiver r : receivers) {
             if (r.isClosed()) {
                 continue;
@@ -316,6 +389,8 @@ public final class RedisTransport implements Transport {
         private Duration idleConsumerTimeout = Duration.ofHours(1);
         private int maxBodySize = Integer.MAX_VALUE;
         private int maxConnections = 32;
+        private int maxBlockingReads;
+        private DurabilityWait durability;
 
         Builder(String uri) {
             this.uri = Objects.requireNonNull(uri, "redisUri must not be null");
@@ -355,11 +430,16 @@ public final class RedisTransport implements Transport {
         }
 
         /**
-         * A hard cap: keep about this many entries per stream ({@code XADD MAXLEN ~ n}). Unlike the
-         * safe trimming of {@link #trimInterval(Duration)}, this deletes the oldest entries whether
-         * or not every group has read or acked them: an entry deleted while pending is reported at
-         * WARN when a consumer finds it gone, one deleted unread is never seen by anyone. Size it
-         * well above the backlog you expect. Default 0: no cap.
+         * A hard cap on each stream this transport sends to or moves delayed messages into: once a
+         * stream holds more than {@code value} + 1% entries, the oldest are deleted down to
+         * {@code value} ({@code XTRIM MAXLEN}, in the same script that counts them). Unlike the safe
+         * trimming of {@link #trimInterval(Duration)}, this <b>loses entries that a consumer group has
+         * not read or acked</b>: they are never delivered (again). Every such loss is reported: a
+         * WARN line per stream at most every 10 seconds, with per-group counts and no message content,
+         * and counters per stream and group kept in Redis, shown by {@link RedisTransport#health()} and
+         * {@link RedisTransport#deletedUnread(String)}. Entries a group was delivered but had not
+         * acked are acked by the trim (so no consumer reports them again). Size it well above the
+         * backlog you expect. Default 0: no cap.
          */
         public Builder maxLength(long value) {
             if (value < 0) {
@@ -447,9 +527,74 @@ public final class RedisTransport implements Transport {
         }
 
         /**
+         * How many receivers of this transport may hold a pooled connection in a blocking read at
+         * the same time; the others wait for a turn, up to their read's time slice, then read
+         * without blocking. Keeping it below the pool size keeps connections free for the
+         * background thread's keep-alives and batched acks (and for sends), so a delivery held by
+         * a slow handler is not reclaimed because its keep-alive waited for a connection. Default:
+         * the pool size minus one, for a client built from a URI and for a {@code RedisClient} or
+         * {@code RedisClusterClient} (the smallest node pool); for any other user-supplied client
+         * the transport cannot see the pool, so set it (pool size minus one, or less) or reads
+         * are not bounded. Must be smaller than the pool size when the pool is known.
+         */
+        public Builder maxBlockingReads(int value) {
+            if (value < 1) {
+                throw new IllegalArgumentException("maxBlockingReads must be >= 1, was " + value);
+            }
+            this.maxBlockingReads = value;
+            return this;
+        }
+
+        /**
+         * Makes every send, and every redelivery and dead-letter copy, wait until {@code replicas}
+         * replicas acknowledged the write ({@code WAIT replicas timeout}, on the connection that
+         * wrote), so a failover of the primary cannot lose it. When fewer acknowledge within
+         * {@code timeout}, the send fails with a {@link RedisDurabilityException}: {@code send()}
+         * throws {@code SendException}, the send channel reports the message in
+         * {@code deadLetters()} after its retries, a failed copy leaves its original unacked. The
+         * write itself stays on the primary, so a retried send may add the message twice (same
+         * message id). Replaces an earlier {@link #waitForAof}. Default: no wait.
+         */
+        public Builder waitForReplicas(int replicas, Duration timeout) {
+            if (replicas < 1) {
+                throw new IllegalArgumentException("replicas must be >= 1, was " + replicas);
+            }
+            this.durability = DurabilityWait.replicas(replicas, requireWaitTimeout(timeout));
+            return this;
+        }
+
+        /**
+         * Like {@link #waitForReplicas}, but waits for the write to be fsynced to the append-only
+         * file: on the primary when {@code local} ({@code appendonly yes} needed there) and on
+         * {@code replicas} replicas ({@code WAITAOF}). Needs Redis 7.2 or later: {@link #build()}
+         * refuses an older server. Replaces an earlier {@link #waitForReplicas}.
+         */
+        public Builder waitForAof(boolean local, int replicas, Duration timeout) {
+            if (replicas < 0) {
+                throw new IllegalArgumentException("replicas must be >= 0, was " + replicas);
+            }
+            if (!local && replicas == 0) {
+                throw new IllegalArgumentException("waitForAof needs local fsync or at least one replica, was neither");
+            }
+            this.durability = DurabilityWait.aof(local ? 1 : 0, replicas, requireWaitTimeout(timeout));
+            return this;
+        }
+
+        private static Duration requireWaitTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "timeout must not be null");
+            // WAIT 0 would block for ever: a send must fail in bounded time.
+            if (timeout.toMillis() < 1) {
+                throw new IllegalArgumentException("timeout must be >= 1ms, was " + timeout);
+            }
+            return timeout;
+        }
+
+        /**
          * Connects, checks that Redis answers and reads its body limit.
          *
-         * @throws IllegalArgumentException if the URI is not a redis:// or rediss:// URI with a host
+         * @throws IllegalArgumentException if the URI is not a redis:// or rediss:// URI with a host,
+         *                                  or {@link #maxBlockingReads(int)} is not below the pool size
+         * @throws IllegalStateException    if {@link #waitForAof} was asked of a Redis older than 7.2
          * @throws RedisTransportException  if Redis does not answer, naming host:port and the cause
          */
         public RedisTransport build() {
@@ -467,19 +612,111 @@ public final class RedisTransport implements Transport {
                 endpoint = Endpoint.of(parsed);
                 client = clientFor(parsed);
             }
+            BlockingReads reads;
+            Settings settings;
             try {
+                reads = blockingReads(client);
                 client.ping();
                 int limit = Math.min(maxBodySize, serverBulkLimit(client));
-                Settings settings = new Settings(visibilityTimeout, maxLength, deleteOnAck, limit, trimInterval, newGroupsFromStart,
-                        idleConsumerTimeout);
-                log.debug("Redis transport to {}: body limit {} bytes, visibility timeout {}", endpoint, limit, visibilityTimeout);
-                return new RedisTransport(client, userClient == null, endpoint, settings);
-            } catch (RuntimeException e) {
-                if (userClient == null) {
-                    client.close();
+                if (durability != null && durability.usesAof()) {
+                    requireWaitAof(client, endpoint);
                 }
+                settings = new Settings(visibilityTimeout, maxLength, deleteOnAck, limit, trimInterval, newGroupsFromStart,
+                        idleConsumerTimeout, durability);
+                log.debug("Redis transport to {}: body limit {} bytes, visibility timeout {}, blocking reads at most {}, wait {}",
+                        endpoint, limit, visibilityTimeout, reads.limit(), durability);
+            } catch (IllegalArgumentException | IllegalStateException e) {
+                closeOwn(client);
+                throw e;
+            } catch (RuntimeException e) {
+                closeOwn(client);
                 throw endpoint.failure("connecting", e);
             }
+            return new RedisTransport(client, userClient == null, endpoint, settings, reads);
+        }
+
+        private void closeOwn(UnifiedJedis client) {
+            if (userClient == null) {
+                client.close();
+            }
+        }
+
+        /**
+         * The bound on blocking reads: below the pool size the transport knows (its own, or that
+         * of a {@code RedisClient} or {@code RedisClusterClient}), else what the user set, else none.
+         */
+        private BlockingReads blockingReads(UnifiedJedis client) {
+            int pool = poolSize(client);
+            if (pool > 0 && pool < 2) {
+                throw new IllegalArgumentException("the Redis client's pool has " + pool + " connection; a transport needs at "
+                        + "least 2, so that blocking reads leave one for keep-alives and acks");
+            }
+            if (maxBlockingReads > 0) {
+                if (pool > 0 && maxBlockingReads >= pool) {
+                    throw new IllegalArgumentException("maxBlockingReads (" + maxBlockingReads + ") must be smaller than the "
+                            + "Redis client's pool size (" + pool + "), so that keep-alives and acks find a free connection");
+                }
+                return BlockingReads.atMost(maxBlockingReads);
+            }
+            if (pool == Integer.MAX_VALUE) {
+                return BlockingReads.unbounded(); // a pool without a maximum is never exhausted
+            }
+            if (pool > 0) {
+                return BlockingReads.atMost(pool - 1);
+            }
+            log.warn("the pool size of the {} given to the Redis transport is unknown, so blocking reads are not bounded: when "
+                    + "receivers hold every connection, keep-alives and acks wait for one. Set maxBlockingReads(pool size - 1)",
+                    client.getClass().getSimpleName());
+            return BlockingReads.unbounded();
+        }
+
+        /**
+         * The connections a blocking read may take from: the pool's maximum (the smallest node's on a
+         * cluster); {@link Integer#MAX_VALUE} for a pool without one (commons-pool's negative
+         * maximum); 0 when the transport cannot see the pool.
+         */
+        private int poolSize(UnifiedJedis client) {
+            if (userClient == null) {
+                return maxConnections;
+            }
+            int size;
+            if (client instanceof RedisClient pooled) {
+                size = pooled.getPool().getMaxTotal();
+            } else if (client instanceof RedisClusterClient cluster) {
+                size = cluster.getClusterNodes().values().stream().mapToInt(ConnectionPool::getMaxTotal)
+                        .map(n -> n < 0 ? Integer.MAX_VALUE : n).min().orElse(0);
+            } else {
+                return 0;
+            }
+            return size < 0 ? Integer.MAX_VALUE : size;
+        }
+
+        /** WAITAOF exists from Redis 7.2 on; an older server would fail every send, so refuse here. */
+        private static void requireWaitAof(UnifiedJedis client, Endpoint endpoint) {
+            String version = serverVersion(client);
+            int[] parts = new int[2];
+            String[] split = version.split("\\.");
+            for (int i = 0; i < 2 && i < split.length; i++) {
+                try {
+                    parts[i] = Integer.parseInt(split[i].trim());
+                } catch (NumberFormatException e) {
+                    parts[i] = 0;
+                }
+            }
+            if (parts[0] < 7 || (parts[0] == 7 && parts[1] < 2)) {
+                throw new IllegalStateException("waitForAof needs Redis 7.2 or later (WAITAOF), but Redis at " + endpoint
+                        + " is version " + version + "; use waitForReplicas, or upgrade Redis");
+            }
+        }
+
+        /** {@code redis_version} from {@code INFO server}, or "unknown". */
+        private static String serverVersion(UnifiedJedis client) {
+            for (String line : client.info("server").split("\\r?\\n")) {
+                if (line.startsWith("redis_version:")) {
+                    return line.substring("redis_version:".length()).trim();
+                }
+            }
+            return "unknown";
         }
 
         private static URI parse(String uri) {

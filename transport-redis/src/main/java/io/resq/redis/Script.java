@@ -5,7 +5,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisNoScriptException;
 
 /**
@@ -29,6 +32,20 @@ final class Script {
         } catch (JedisNoScriptException e) {
             return client.eval(source, keys, args);
         }
+    }
+
+    /**
+     * Queues the script on {@code pipeline}: by its SHA-1, or with its source when
+     * {@code withSource} (after the server answered NOSCRIPT, see {@link #isNoScript}). A script
+     * refused as unknown did not run, so running it again with its source is safe.
+     */
+    Response<Object> queue(AbstractPipeline pipeline, List<byte[]> keys, List<byte[]> args, boolean withSource) {
+        return withSource ? pipeline.eval(source, keys, args) : pipeline.evalsha(sha, keys, args);
+    }
+
+    /** True when the reply says the server does not know the script (first use, restart, SCRIPT FLUSH). */
+    static boolean isNoScript(JedisDataException e) {
+        return e instanceof JedisNoScriptException || (e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT"));
     }
 
     private static String sha1Hex(byte[] bytes) {

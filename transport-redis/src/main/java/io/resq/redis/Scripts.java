@@ -25,21 +25,14 @@ final class Scripts {
             """);
 
     /**
-     * KEYS[1] = delayed zset, KEYS[2] = stream; ARGV[1] = how many to move at most, ARGV[2] = max
-     * stream length (0 for no trimming). Moves due members into the stream; returns
-     * {moved, ms until the next one is due or -1}.
+     * KEYS[1] = delayed zset, KEYS[2] = stream; ARGV[1] = how many to move at most. Moves due
+     * members into the stream; returns {moved, ms until the next one is due or -1}. The
+     * {@code maxLength} cap is applied afterwards by {@link #CAP}, which reports what it deletes.
      */
     static final Script MOVE_DUE = new Script(NOW_MS + """
             local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
-            local maxlen = tonumber(ARGV[2])
             for _, member in ipairs(due) do
-              local args = {KEYS[2]}
-              if maxlen > 0 then
-                args[#args + 1] = 'MAXLEN'
-                args[#args + 1] = '~'
-                args[#args + 1] = maxlen
-              end
-              args[#args + 1] = '*'
+              local args = {KEYS[2], '*'}
               local pos = 1
               local first = true
               while pos <= #member do
@@ -60,6 +53,123 @@ final class Scripts {
               return {#due, math.max(0, tonumber(nxt[2]) - now)}
             end
             return {#due, -1}
+            """);
+
+    /**
+     * The {@code maxLength} cap. KEYS[1] = stream, KEYS[2] = the queue's trimmed-unread hash;
+     * ARGV[1] = max length (>= 1), ARGV[2] = slack. Once the stream holds more than max length +
+     * slack entries, trims it to max length ({@code XTRIM MAXLEN}, exact) and counts, per group,
+     * the deleted entries it had not been delivered (after its last-delivered id) and those it was
+     * delivered but had not acked (its pending entries below the new first entry, which are acked
+     * here so no consumer reports them a second time). The counts are added to the hash (fields
+     * {@code undelivered:<group>} and {@code unacked:<group>}) and returned:
+     * {deleted, group, undelivered, unacked, group, undelivered, unacked, ...} (groups that lost
+     * nothing are left out).
+     *
+     * <p>Undelivered entries are counted without reading them: a group whose last-delivered id is
+     * below the first entry lost every deleted entry; one at or beyond the new first entry lost
+     * none; one in between lost (its lag, entries after its last-delivered id) - max length. Only
+     * when Redis cannot tell the lag (deleted entries after the group's position, or Redis before
+     * 7.0) are the ids of the entries being deleted scanned, 100 at a time.
+     */
+    static final Script CAP = new Script("""
+            local maxlen = tonumber(ARGV[1])
+            local len = redis.call('XLEN', KEYS[1])
+            if len <= maxlen + tonumber(ARGV[2]) then
+              return {0}
+            end
+            local cut = len - maxlen
+            local function parse(id)
+              local dash = string.find(id, '-', 1, true)
+              return {tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))}
+            end
+            local function less(a, b)
+              return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2])
+            end
+            local firstBefore = parse(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1])
+            local groups = {}
+            local scan = false
+            for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+              local info = {}
+              for i = 1, #g, 2 do
+                info[g[i]] = g[i + 1]
+              end
+              -- lag is nil (false in Lua) when Redis cannot tell it, and absent before Redis 7.0.
+              local lag = nil
+              if info['lag'] then
+                lag = tonumber(info['lag'])
+              end
+              local group = {name = info['name'], last = parse(info['last-delivered-id']),
+                             pending = tonumber(info['pending']), lag = lag, scanned = 0}
+              if group.lag == nil and not less(group.last, firstBefore) then
+                scan = true
+              end
+              groups[#groups + 1] = group
+            end
+            if scan then
+              local cursor = '-'
+              local seen = 0
+              while seen < cut do
+                local batch = redis.call('XRANGE', KEYS[1], cursor, '+', 'COUNT', math.min(100, cut - seen))
+                if #batch == 0 then
+                  break
+                end
+                for _, e in ipairs(batch) do
+                  local id = parse(e[1])
+                  for _, group in ipairs(groups) do
+                    if group.lag == nil and less(group.last, id) then
+                      group.scanned = group.scanned + 1
+                    end
+                  end
+                  cursor = '(' .. e[1]
+                end
+                seen = seen + #batch
+              end
+            end
+            local deleted = redis.call('XTRIM', KEYS[1], 'MAXLEN', maxlen)
+            local firstKeptId = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
+            local firstKept = parse(firstKeptId)
+            local out = {deleted}
+            for _, group in ipairs(groups) do
+              local undelivered = 0
+              if less(group.last, firstBefore) then
+                undelivered = deleted
+              elseif not less(group.last, firstKept) then
+                undelivered = 0
+              elseif group.lag ~= nil then
+                undelivered = math.max(0, math.min(deleted, group.lag - maxlen))
+              else
+                undelivered = group.scanned
+              end
+              local unacked = 0
+              if group.pending > 0 then
+                local start = '-'
+                while true do
+                  local p = redis.call('XPENDING', KEYS[1], group.name, start, '(' .. firstKeptId, 100)
+                  if #p == 0 then
+                    break
+                  end
+                  local ids = {}
+                  for _, e in ipairs(p) do
+                    ids[#ids + 1] = e[1]
+                  end
+                  redis.call('XACK', KEYS[1], group.name, unpack(ids))
+                  unacked = unacked + #ids
+                  if #p < 100 then
+                    break
+                  end
+                  start = '(' .. ids[#ids]
+                end
+              end
+              if undelivered + unacked > 0 then
+                redis.call('HINCRBY', KEYS[2], 'undelivered:' .. group.name, undelivered)
+                redis.call('HINCRBY', KEYS[2], 'unacked:' .. group.name, unacked)
+                out[#out + 1] = group.name
+                out[#out + 1] = undelivered
+                out[#out + 1] = unacked
+              end
+            end
+            return out
             """);
 
     /**

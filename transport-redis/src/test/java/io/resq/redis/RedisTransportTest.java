@@ -27,6 +27,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import redis.clients.jedis.ConnectionPoolConfig;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.UnifiedJedis;
@@ -318,6 +319,28 @@ class RedisTransportTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxLength must be >= 0, was -1");
         assertThatThrownBy(() -> RedisTransport.builder(Brokers.redisUri()).maxBodySize(0))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxBodySize must be >= 1, was 0");
+        assertThatThrownBy(() -> RedisTransport.builder(Brokers.redisUri()).maxBlockingReads(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxBlockingReads must be >= 1, was 0");
+        assertThatThrownBy(() -> RedisTransport.builder(Brokers.redisUri()).maxConnections(4).maxBlockingReads(4).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("maxBlockingReads (4) must be smaller than the Redis client's pool size (4)");
+    }
+
+    @Test
+    void blockingReadsStayBelowThePoolOfAUserClient() {
+        ConnectionPoolConfig pool = new ConnectionPoolConfig();
+        pool.setMaxTotal(3);
+        try (RedisClient client = RedisClient.builder().fromURI(Brokers.redisUri()).poolConfig(pool).build()) {
+            try (RedisTransport t = RedisTransport.builder(client).build()) {
+                assertThat(t.blockingReads().limit()).isEqualTo(2);
+            }
+            try (RedisTransport t = RedisTransport.builder(client).maxBlockingReads(1).build()) {
+                assertThat(t.blockingReads().limit()).isEqualTo(1);
+            }
+            assertThatThrownBy(() -> RedisTransport.builder(client).maxBlockingReads(3).build())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("maxBlockingReads (3) must be smaller than the Redis client's pool size (3)");
+        }
     }
 
     @Test
