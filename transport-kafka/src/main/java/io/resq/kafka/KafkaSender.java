@@ -105,7 +105,9 @@ final class KafkaSender implements Sender {
                     + transport.maxRecordSize() + " bytes for topic '" + topic + "' (" + transport.limitExplanation() + ")");
         }
         // A copy for one group goes to that group's retry topic, due or not: no other group reads it.
-        String target = m.group() != null ? transport.retryTopic(topic, m.group()) : due == 0 ? topic : transport.retryTopic(topic);
+        // The delay picks the tier, so a long delay never holds back a short one (DelayTiers).
+        String target = m.group() != null ? DelayTiers.topicFor(transport.retryTopic(topic, m.group()), m.delay().toMillis())
+                : due == 0 ? topic : DelayTiers.topicFor(transport.retryTopic(topic), m.delay().toMillis());
         return new ProducerRecord<>(target, null, null, key, m.body(), headers);
     }
 

@@ -119,8 +119,10 @@ public final class KafkaTransport implements Transport {
         if (group == null) {
             throw ReceiverOptions.noGroup("Kafka at " + config.bootstrap(), queue);
         }
-        // The shared retry topic holds delayed sends; the group's own holds its redeliveries.
-        List<String> retries = List.of(retryTopic(queue), retryTopic(queue, group));
+        // The shared retry topics hold delayed sends; the group's own hold its redeliveries. One per
+        // delay tier each, all read from the start, so a tier first used later is read at once.
+        List<String> retries = new ArrayList<>(DelayTiers.all(retryTopic(queue)));
+        retries.addAll(DelayTiers.all(retryTopic(queue, group)));
         ensureTopics(List.of(queue));
         ensureTopics(retries, queue);
         // One set of settings for every consumer this receiver makes: a replacement keeps the static member id.
@@ -269,9 +271,10 @@ public final class KafkaTransport implements Transport {
     private void requireTopic(String queue) {
         Objects.requireNonNull(queue, "queue must not be null");
         if (!TOPIC_NAME.matcher(queue).matches() || queue.equals(".") || queue.equals("..")
-                || (queue + retrySuffix).length() > 249) {
+                || (queue + retrySuffix).length() + DelayTiers.MAX_SUFFIX_LENGTH > GroupTopics.MAX_TOPIC_LENGTH) {
             throw new IllegalArgumentException("queue '" + queue + "' is not a valid Kafka topic name (letters, digits, '.', '_', '-'; "
-                    + "at most " + (249 - retrySuffix.length()) + " characters so that '" + retrySuffix + "' fits)");
+                    + "at most " + (GroupTopics.MAX_TOPIC_LENGTH - retrySuffix.length() - DelayTiers.MAX_SUFFIX_LENGTH)
+                    + " characters so that its retry topics '" + retrySuffix + "...' fit)");
         }
     }
 
