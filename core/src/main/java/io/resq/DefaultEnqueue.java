@@ -4,6 +4,7 @@ import io.resq.internal.MsgCodec;
 import io.resq.spi.Outbound;
 import io.resq.spi.Sender;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -38,6 +39,8 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
     private final String queue;
     private final int maxBodySize;
     private final int bodyLimit;
+    /** The transport's longest delay, read once: a delayed send beyond it is refused. */
+    private final Duration maxDelay;
     private final SendChannel<T> messages;
     private final BlockingQueue<Undelivered<T>> deadLetters = new LinkedBlockingQueue<>();
     private final Thread sendThread;
@@ -50,8 +53,10 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
      * @param maxBodySize the send limit: the largest encoded body sent
      * @param bodyLimit   the limit the send limit was derived from, for error messages
      */
-    DefaultEnqueue(Sender sender, Queues.Settings settings, MsgCodec<T> codec, String queue, int maxBodySize, int bodyLimit) {
+    DefaultEnqueue(Sender sender, Queues.Settings settings, MsgCodec<T> codec, String queue, int maxBodySize, int bodyLimit,
+                   Duration maxDelay) {
         this.sender = sender;
+        this.maxDelay = maxDelay;
         this.bodyLimit = bodyLimit;
         this.settings = settings;
         this.codec = codec;
@@ -152,7 +157,7 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
     }
 
     private Outbound encode(Msg<T> msg) {
-        Outbound out = codec.encode(msg, Duration.ZERO);
+        Outbound out = codec.encode(msg, delayOf(msg));
         if (out.body().length > maxBodySize) {
             throw new IllegalArgumentException("message " + msg.id() + " encodes to " + out.body().length
                     + " bytes, over the send limit of " + maxBodySize + " bytes for " + queue + ": the body limit is "
@@ -161,6 +166,28 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
                     + "send a reference to the data instead");
         }
         return out;
+    }
+
+    /** The delay the message asked for, measured from now; refused when the transport cannot hold it back that long. */
+    private Duration delayOf(Msg<T> msg) {
+        Duration delay = msg.deliverAfter();
+        if (delay == null) {
+            Instant at = msg.deliverAt();
+            if (at == null) {
+                return Duration.ZERO;
+            }
+            delay = Duration.between(settings.clock().instant(), at);
+            if (delay.isNegative()) {
+                return Duration.ZERO;
+            }
+        }
+        Duration max = maxDelay;
+        if (delay.compareTo(max) > 0) {
+            throw new IllegalArgumentException("message " + msg.id() + " asks to be delivered after " + delay + ", longer than "
+                    + (max.isZero() ? "this transport supports (it has no delayed delivery)" : "the longest delay of this transport, " + max)
+                    + "; send it later, or keep long schedules in your own store");
+        }
+        return delay;
     }
 
     /**

@@ -3,6 +3,7 @@ package io.resq;
 import io.resq.internal.MessageIds;
 import io.resq.internal.MsgAccess;
 import io.resq.internal.Received;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -54,6 +55,8 @@ public final class Msg<T> {
     private final Instant dispatchedAt;
     private final Map<String, String> attributes;
     private final Map<String, String> headers;
+    private final Duration deliverAfter;
+    private final Instant deliverAt;
     private final T payload;
     private final List<Failure> errors;
     private final int attempt;
@@ -75,6 +78,8 @@ public final class Msg<T> {
         this.dispatchedAt = b.dispatchedAt != null ? b.dispatchedAt : Instant.now();
         this.attributes = b.attributes.isEmpty() ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(b.attributes));
         this.headers = b.headers.isEmpty() ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(b.headers));
+        this.deliverAfter = b.deliverAfter;
+        this.deliverAt = b.deliverAt;
         this.payload = b.payload;
         this.errors = List.copyOf(b.errors);
         this.attempt = b.attempt;
@@ -93,6 +98,8 @@ public final class Msg<T> {
         this.dispatchedAt = other.dispatchedAt;
         this.attributes = other.attributes;
         this.headers = other.headers;
+        this.deliverAfter = other.deliverAfter;
+        this.deliverAt = other.deliverAt;
         this.payload = other.payload;
         this.errors = other.errors;
         this.attempt = other.attempt;
@@ -125,6 +132,8 @@ public final class Msg<T> {
         b.dispatchedAt = dispatchedAt;
         b.attributes.putAll(attributes);
         b.headers.putAll(headers);
+        b.deliverAfter = deliverAfter;
+        b.deliverAt = deliverAt;
         b.errors.addAll(errors);
         b.attempt = attempt;
         return b;
@@ -175,6 +184,23 @@ public final class Msg<T> {
      */
     public Map<String, String> headers() {
         return headers;
+    }
+
+    /**
+     * The delay after its send before the message may be delivered, set with
+     * {@link Builder#deliverAfter(Duration)}; {@code null} when none was asked for. Only a message
+     * being sent has one: it is not carried on the wire, so received messages never do.
+     */
+    public Duration deliverAfter() {
+        return deliverAfter;
+    }
+
+    /**
+     * The instant before which the message must not be delivered, set with
+     * {@link Builder#deliverAt(Instant)}; {@code null} when none was asked for. As {@link #deliverAfter()}, send side only.
+     */
+    public Instant deliverAt() {
+        return deliverAt;
     }
 
     /** The payload. */
@@ -252,6 +278,8 @@ public final class Msg<T> {
         private Instant dispatchedAt;
         private final Map<String, String> attributes = new LinkedHashMap<>();
         private final Map<String, String> headers = new LinkedHashMap<>();
+        private Duration deliverAfter;
+        private Instant deliverAt;
         private final List<Failure> errors = new ArrayList<>();
         private int attempt = 1;
         private Received origin;
@@ -320,6 +348,31 @@ public final class Msg<T> {
         /** Adds every header of {@code values}, as {@link #header(String, String)} does. */
         public Builder<T> headers(Map<String, String> values) {
             Objects.requireNonNull(values, "headers must not be null").forEach(this::header);
+            return this;
+        }
+
+        /**
+         * Delivers the message no sooner than {@code delay} after it is sent, with the broker's own
+         * delay mechanism (the one redelivery uses). Replaces a {@link #deliverAt(Instant)}. A delay
+         * longer than the transport supports ({@code Transport.maxDelay()}) is refused at send.
+         */
+        public Builder<T> deliverAfter(Duration delay) {
+            Objects.requireNonNull(delay, "delay must not be null");
+            if (delay.isNegative()) {
+                throw new IllegalArgumentException("delay must be >= 0, was " + delay);
+            }
+            this.deliverAfter = delay;
+            this.deliverAt = null;
+            return this;
+        }
+
+        /**
+         * Delivers the message no sooner than {@code instant} (by the {@code Queues}' clock); an
+         * instant in the past means at once. Replaces a {@link #deliverAfter(Duration)}.
+         */
+        public Builder<T> deliverAt(Instant instant) {
+            this.deliverAt = Objects.requireNonNull(instant, "instant must not be null");
+            this.deliverAfter = null;
             return this;
         }
 

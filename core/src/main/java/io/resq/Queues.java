@@ -143,7 +143,7 @@ public final class Queues implements AutoCloseable {
         DefaultEnqueue<?> e = enqueues.compute(new EnqueueKey(queue, type.type()), (key, existing) ->
                 existing != null && !existing.isClosed() ? existing
                         : new DefaultEnqueue<>(transport.sender(queue), settings, codec(type), queue, sendLimit(transport.maxBodySize()),
-                                Math.min(transport.maxBodySize(), settings.maxBodySize)));
+                                Math.min(transport.maxBodySize(), settings.maxBodySize), transport.maxDelay()));
         if (closed) {
             // close() ran while this was made: it may not have seen it.
             e.close();

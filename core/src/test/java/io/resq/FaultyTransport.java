@@ -41,6 +41,8 @@ final class FaultyTransport implements Transport {
     volatile java.util.function.IntUnaryOperator prefetchFor;
     /** What every receiver's {@code health()} answers; {@code null}: the wrapped receiver's own. */
     volatile Health receiverHealth;
+    /** What {@link #maxDelay()} answers; {@code null}: the wrapped transport's own. */
+    volatile Duration maxDelay;
     /** Message ids handed out as unreadable, with this reason. */
     final Map<String, String> unreadable = new ConcurrentHashMap<>();
     /** Every message handed to a sender, with its queue. */
@@ -116,6 +118,11 @@ final class FaultyTransport implements Transport {
     @Override
     public Health health() {
         return delegate.health();
+    }
+
+    @Override
+    public Duration maxDelay() {
+        return maxDelay != null ? maxDelay : delegate.maxDelay();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.resq.spi;
 
+import java.time.Duration;
 import java.util.Set;
 
 /**
@@ -26,6 +27,18 @@ public interface Transport extends AutoCloseable {
     /** The largest body the broker accepts, in bytes. */
     default int maxBodySize() {
         return Integer.MAX_VALUE;
+    }
+
+    /** What {@link #maxDelay()} returns when the transport sets no bound of its own. */
+    Duration NO_DELAY_LIMIT = Duration.ofMillis(Long.MAX_VALUE);
+
+    /**
+     * The longest {@link Outbound#delay()} this transport can hold a message back for; a send that
+     * asks for more is refused before it reaches the broker. The default is {@link #NO_DELAY_LIMIT}
+     * for a transport with {@link Capability#DELAYED_DELIVERY} and zero for one without.
+     */
+    default Duration maxDelay() {
+        return capabilities().contains(Capability.DELAYED_DELIVERY) ? NO_DELAY_LIMIT : Duration.ZERO;
     }
 
     /**

@@ -194,6 +194,22 @@ public abstract class ProcessorContract {
         assertThat(dead.get(0).errors()).hasSize(2);
     }
 
+    /** A message sent with a delay is handled no sooner than the delay, by the broker's own delay mechanism. */
+    @Test
+    void aDelayedSendIsHandledNoSoonerThanItsDelay() throws Exception {
+        String queue = queueName("delayed");
+        Map<String, Long> handledAt = new ConcurrentHashMap<>();
+        queues.processor(queue, String.class).group(GROUP).handler(p -> handledAt.put(p, System.nanoTime())).start();
+        Enqueue<String> out = queues.enqueue(queue, String.class);
+        long sentAt = System.nanoTime();
+        out.send(Msg.builder("later").deliverAfter(Duration.ofSeconds(2)).build());
+        out.send("now");
+
+        assertThat(await(() -> handledAt.containsKey("later"))).isTrue();
+        assertThat(handledAt).containsKey("now");
+        assertThat(Duration.ofNanos(handledAt.get("later") - sentAt)).isGreaterThanOrEqualTo(Duration.ofMillis(1900));
+    }
+
     @Test
     void undecodableBodyIsDeadLetteredWith400AndTheStreamGoesOn() throws Exception {
         String queue = queueName("garbage");

@@ -300,6 +300,12 @@ public final class RabbitMqTransport implements Transport {
         return maxBodySize;
     }
 
+    /** About 46.6 days: the longest delay the shared delay levels can hold a message back for. */
+    @Override
+    public Duration maxDelay() {
+        return Duration.ofMillis(DelayLevels.MAX_DELAY_MILLIS);
+    }
+
     /**
      * Concurrency plus half of it (at least one more): the broker pushes up to this many
      * unacknowledged messages into a receiver's buffer, and with {@code consumer_timeout} (30 min

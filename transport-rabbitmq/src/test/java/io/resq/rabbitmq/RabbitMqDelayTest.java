@@ -3,6 +3,10 @@ package io.resq.rabbitmq;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.resq.Enqueue;
+import io.resq.Msg;
+import io.resq.Queues;
+import io.resq.SendException;
 import io.resq.spi.Delivery;
 import io.resq.spi.Outbound;
 import io.resq.spi.Receiver;
@@ -39,6 +43,19 @@ class RabbitMqDelayTest {
         QUEUES.add(name);
         QUEUES.add(name + "_deadletter");
         return name;
+    }
+
+    @Test
+    void aDelayedSendLongerThanTheLevelsCanHoldIsRefusedBeforeItIsSent() {
+        RabbitBroker.require();
+        try (RabbitMqTransport transport = RabbitMqTransport.create(RabbitBroker.factory());
+             Queues queues = Queues.using(transport)) {
+            assertThat(transport.maxDelay()).isEqualTo(Duration.ofMillis(0xF000_0000L));
+            Enqueue<String> out = queues.enqueue("delay_limit_" + UUID.randomUUID().toString().substring(0, 8), String.class);
+            assertThatThrownBy(() -> out.send(Msg.builder("p")
+                            .deliverAfter(Duration.ofDays(47)).build()))
+                    .isInstanceOf(SendException.class).hasMessageContaining("longest delay");
+        }
     }
 
     @Test
