@@ -54,6 +54,8 @@ final class DefaultProcessor<T> implements Processor<T> {
     private final MsgHandler<T> handler;
     private final Listener listener;
     private final Duration drainTimeout;
+    /** The handler's timeout, or {@code null}: sets {@link HandlerContext#deadline()}. */
+    private final Duration timeout;
     private final Receiver receiver;
     private final ReceiverWatch receiverWatch;
     private final Settler<T> settler;
@@ -95,6 +97,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         this.settler = new Settler<>(transport, codec, queue, group, b.deadLetterQueue, redeliveryPolicy, listener, settings.clock());
         this.retry = retry(retryPolicy);
         this.breaker = b.circuitBreaker == null ? null : CircuitBreaker.of("resq-" + queue, b.circuitBreaker);
+        this.timeout = b.timeout;
         this.limiter = b.timeout == null ? null
                 : TimeLimiter.of("resq-" + queue, TimeLimiterConfig.custom().timeoutDuration(b.timeout).cancelRunningFuture(true).build());
         ThreadFactory workerThreads = threads("resq-worker-" + queue, b.virtualThreads);
@@ -116,7 +119,8 @@ final class DefaultProcessor<T> implements Processor<T> {
         RetryConfig config = RetryConfig.custom()
                 .maxAttempts(policy.maxAttempts())
                 .intervalFunction(policy.intervalFunction())
-                .retryOnException(e -> !closing && !refusedByOwnBreaker(e) && policy.isRetryable(e))
+                // A handler that asked for later is not retried in process: it would hold a worker for the delay.
+                .retryOnException(e -> !closing && !refusedByOwnBreaker(e) && !(e instanceof RetryLaterException) && policy.isRetryable(e))
                 .build();
         Retry r = Retry.of("resq-" + queue, config);
         // Retry events fire on the worker thread, just before it sleeps: mark the task as waiting, so close() may interrupt it.
@@ -370,15 +374,17 @@ final class DefaultProcessor<T> implements Processor<T> {
         }
 
         private void attempt() throws Exception {
+            HandlerContext context = new HandlerContext(calls,
+                    timeout == null ? null : settings.clock().instant().plus(timeout), settings.clock());
             Callable<Void> call = limiter == null
                     ? () -> {
-                        handler.handle(msg);
+                        context.run(() -> handler.handle(msg));
                         return null;
                     }
                     : () -> limiter.executeFutureSupplier(() -> handlerThreads.submit(() -> {
                         // With a timeout the handler runs on a thread of its own: it gets the same MDC.
                         try (MdcScope mdc = mdc()) {
-                            handler.handle(msg);
+                            context.run(() -> handler.handle(msg));
                         }
                         return null;
                     }));
@@ -425,7 +431,7 @@ final class DefaultProcessor<T> implements Processor<T> {
 
         /** Whether this delivery would have been tried again: in process, or through the broker. */
         private boolean hadBudget(Throwable e) {
-            return calls < retryPolicy.maxAttempts() && retryPolicy.isRetryable(e)
+            return calls < retryPolicy.maxAttempts() && retryPolicy.isRetryable(e) && !(e instanceof RetryLaterException)
                     || msg.attempt() < redeliveryPolicy.maxAttempts() && redeliveryPolicy.isRetryable(e);
         }
 

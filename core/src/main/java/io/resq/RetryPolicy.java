@@ -129,6 +129,11 @@ public final class RetryPolicy {
         return new RetryPolicy(kind, first, second, multiplier, maxAttempts, maxDelay, jitter, retryOn, union(abortOn, types));
     }
 
+    /** The longest delay between calls (and the bound of a {@link RetryLaterException}'s delay), or {@code null} for none. */
+    public Duration maxDelay() {
+        return maxDelay;
+    }
+
     /** Calls in all, the first included. */
     public int maxAttempts() {
         return maxAttempts;

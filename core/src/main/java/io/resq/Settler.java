@@ -144,7 +144,7 @@ final class Settler<T> {
         try {
             List<Failure> history = Msg.withFailure(msg.errors(), failure);
             if (redelivery.isRetryable(error) && msg.attempt() < redelivery.maxAttempts()) {
-                Duration delay = delays ? redelivery.delayAfter(msg.attempt()) : Duration.ZERO;
+                Duration delay = delays ? delayFor(error, msg.attempt()) : Duration.ZERO;
                 Msg<T> next = msg.copy().clearErrors().errors(history).attempt(msg.attempt() + 1).build();
                 Outbound out = fitter.fit(next, delay);
                 if (out == null) {
@@ -170,6 +170,15 @@ final class Settler<T> {
             // Building, encoding or the sender itself threw: not the message's fault, try again later.
             return refused(delivery, msg, e, whenReleased);
         }
+    }
+
+    /** The policy's delay, or the one a {@link RetryLaterException} asked for, cut to the policy's {@code maxDelay}. */
+    private Duration delayFor(Throwable error, int attempt) {
+        if (error instanceof RetryLaterException later) {
+            Duration max = redelivery.maxDelay();
+            return max != null && later.delay().compareTo(max) > 0 ? max : later.delay();
+        }
+        return redelivery.delayAfter(attempt);
     }
 
     /** {@link #undecodable(Delivery, DecodeException, Instant, Runnable)} with nothing to run on a deferred release. */

@@ -48,7 +48,7 @@ class ReceiverStateTest {
 
     @Test
     void aReceiverThatCannotReceiveIsSeenInHealthAndAsAnEventAndSoIsItsReturn() throws Exception {
-        Processor p = queues.processor("q", String.class).group("g").handler(m -> { }).start();
+        Processor<String> p = queues.processor("q", String.class).group("g").handler(m -> { }).start();
         assertThat(queues.health().isUp()).isTrue();
 
         transport.receiverHealth = Health.down("consumer is being recreated after: fenced");
