@@ -52,6 +52,13 @@ final class DefaultProcessor<T> implements Processor<T> {
     private final String queue;
     private final String group;
     private final MsgHandler<T> handler;
+    /** Set instead of {@link #handler} in batch mode: messages go to {@link #lanes}, not the dispatcher. */
+    private final BatchHandler<T> batchHandler;
+    private final int batchSize;
+    private final long batchWaitNanos;
+    private final List<BatchLane> lanes;
+    /** Fetch thread only: the lane of the next message without a key. */
+    private int nextLane;
     private final Listener listener;
     private final Duration drainTimeout;
     /** The handler's timeout, or {@code null}: sets {@link HandlerContext#deadline()}. */
@@ -69,6 +76,8 @@ final class DefaultProcessor<T> implements Processor<T> {
     private final KeyedDispatcher<Task> dispatcher;
     // The task a worker thread is running, for the retry event listener, which gets no task of its own.
     private final ThreadLocal<Task> current = new ThreadLocal<>();
+    // The same for a batch: the tasks of the batch a lane thread is running.
+    private final ThreadLocal<List<Task>> currentBatch = new ThreadLocal<>();
     private final PrefetchSlots slots;
     private final Set<Task> tasks = ConcurrentHashMap.newKeySet();
     private final Thread fetcher;
@@ -88,6 +97,9 @@ final class DefaultProcessor<T> implements Processor<T> {
         // Kafka may supply the group from its own configuration: copies must be addressed to that one.
         this.group = transport.effectiveGroup(b.group);
         this.handler = b.handler;
+        this.batchHandler = b.batchHandler;
+        this.batchSize = b.batchSize;
+        this.batchWaitNanos = b.batchWait.toNanos();
         this.listener = Listeners.of(settings.listener(), b.listener);
         this.drainTimeout = b.drainTimeout;
         int prefetch = b.effectivePrefetch(transport);
@@ -104,6 +116,15 @@ final class DefaultProcessor<T> implements Processor<T> {
         this.workers = Executors.newFixedThreadPool(b.concurrency, workerThreads);
         this.handlerThreads = limiter == null ? null : Executors.newCachedThreadPool(threads("resq-handler-" + queue, b.virtualThreads));
         this.dispatcher = new KeyedDispatcher<>(workers, Task::abandon);
+        if (batchHandler == null) {
+            this.lanes = null;
+        } else {
+            List<BatchLane> made = new ArrayList<>(b.concurrency);
+            for (int i = 0; i < b.concurrency; i++) {
+                made.add(new BatchLane());
+            }
+            this.lanes = List.copyOf(made);
+        }
         transport.checkQueues(queue, b.deadLetterQueue);
         this.receiver = transport.receiver(queue, new ReceiverOptions(group, prefetch));
         this.receiverWatch = new ReceiverWatch(receiver, queue, group, listener);
@@ -113,6 +134,12 @@ final class DefaultProcessor<T> implements Processor<T> {
 
     void start() {
         fetcher.start();
+        if (lanes != null) {
+            // Each lane is one worker thread for the processor's life.
+            for (BatchLane lane : lanes) {
+                workers.execute(lane);
+            }
+        }
     }
 
     private Retry retry(RetryPolicy policy) {
@@ -126,14 +153,17 @@ final class DefaultProcessor<T> implements Processor<T> {
         // Retry events fire on the worker thread, just before it sleeps: mark the task as waiting, so close() may interrupt it.
         r.getEventPublisher().onRetry(event -> {
             Task task = current.get();
-            if (task == null) {
+            List<Task> batch = task == null ? currentBatch.get() : List.of(task);
+            if (batch == null) {
                 return;
             }
-            task.waiting = true;
-            retried.incrementAndGet();
             Failure f = Failure.of(event.getLastThrowable(), settings.clock().instant());
             lastFailure = f;
-            listener.onRetried(task.msg, f, event.getNumberOfRetryAttempts(), event.getWaitInterval());
+            for (Task t : batch) {
+                t.waiting = true;
+                retried.incrementAndGet();
+                listener.onRetried(t.msg, f, event.getNumberOfRetryAttempts(), event.getWaitInterval());
+            }
         });
         return r;
     }
@@ -221,7 +251,15 @@ final class DefaultProcessor<T> implements Processor<T> {
         tasks.add(task);
         // Ordered by the key the broker carries (resq sends it equal to the message key), so that
         // the body need not be decoded here: the one fetch thread never limits how fast workers decode.
-        dispatcher.submit(d.key(), task);
+        if (lanes == null) {
+            dispatcher.submit(d.key(), task);
+        } else {
+            String key = d.key();
+            lanes.get(key != null ? Math.floorMod(key.hashCode(), lanes.size()) : nextLane++ % lanes.size()).add(task);
+            if (nextLane < 0) {
+                nextLane = 0;
+            }
+        }
         return task;
     }
 
@@ -357,6 +395,11 @@ final class DefaultProcessor<T> implements Processor<T> {
                 failed(e);
                 return;
             }
+            succeeded(start);
+        }
+
+        /** The handler succeeded: acks, counts and tells the listener, unless already settled. */
+        void succeeded(long start) {
             if (settle()) {
                 try {
                     delivery.ack();
@@ -374,25 +417,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         }
 
         private void attempt() throws Exception {
-            HandlerContext context = new HandlerContext(calls,
-                    timeout == null ? null : settings.clock().instant().plus(timeout), settings.clock());
-            Callable<Void> call = limiter == null
-                    ? () -> {
-                        context.run(() -> handler.handle(msg));
-                        return null;
-                    }
-                    : () -> limiter.executeFutureSupplier(() -> handlerThreads.submit(() -> {
-                        // With a timeout the handler runs on a thread of its own: it gets the same MDC.
-                        try (MdcScope mdc = mdc()) {
-                            context.run(() -> handler.handle(msg));
-                        }
-                        return null;
-                    }));
-            if (breaker == null) {
-                call.call();
-            } else {
-                breaker.executeCallable(call);
-            }
+            invoke(() -> handler.handle(msg), calls, this::mdc);
         }
 
         private void failed(Throwable e) {
@@ -456,6 +481,164 @@ final class DefaultProcessor<T> implements Processor<T> {
         private void finish() {
             if (tasks.remove(this)) {
                 slots.release();
+            }
+        }
+    }
+
+    /**
+     * One handler call: with the timeout on a handler thread (which gets the MDC of {@code mdc},
+     * when there is one), through the circuit breaker, with its {@link HandlerContext} current.
+     */
+    private void invoke(HandlerContext.ThrowingRunnable body, int callNumber, java.util.function.Supplier<MdcScope> mdc) throws Exception {
+        HandlerContext context = new HandlerContext(callNumber,
+                timeout == null ? null : settings.clock().instant().plus(timeout), settings.clock());
+        Callable<Void> call = limiter == null
+                ? () -> {
+                    context.run(body);
+                    return null;
+                }
+                : () -> limiter.executeFutureSupplier(() -> handlerThreads.submit(() -> {
+                    // With a timeout the handler runs on a thread of its own: it gets the same MDC.
+                    if (mdc == null) {
+                        context.run(body);
+                    } else {
+                        try (MdcScope scope = mdc.get()) {
+                            context.run(body);
+                        }
+                    }
+                    return null;
+                }));
+        if (breaker == null) {
+            call.call();
+        } else {
+            breaker.executeCallable(call);
+        }
+    }
+
+    // ------------------------------------------------------------------ batch mode
+
+    /**
+     * Forms and runs the batches of one share of the keys. Its {@link #run()} is one worker thread
+     * for the processor's life; the fetch thread {@link #add}s tasks. A key always maps to the same
+     * lane, and a lane runs one batch at a time, so a key's messages are handled in order.
+     */
+    final class BatchLane implements Runnable {
+        private final java.util.concurrent.LinkedBlockingQueue<Task> waiting = new java.util.concurrent.LinkedBlockingQueue<>();
+
+        void add(Task task) {
+            waiting.add(task);
+        }
+
+        @Override
+        public void run() {
+            List<Task> batch = new ArrayList<>(Math.min(batchSize, 1024));
+            while (!closing) {
+                try {
+                    Task first = waiting.poll(100, TimeUnit.MILLISECONDS);
+                    if (first == null) {
+                        continue;
+                    }
+                    batch.add(first);
+                    long until = System.nanoTime() + batchWaitNanos;
+                    while (batch.size() < batchSize && !closing) {
+                        waiting.drainTo(batch, batchSize - batch.size());
+                        long left = until - System.nanoTime();
+                        if (batch.size() >= batchSize || left <= 0) {
+                            break;
+                        }
+                        Task next = waiting.poll(left, TimeUnit.NANOSECONDS);
+                        if (next != null) {
+                            batch.add(next);
+                        }
+                    }
+                    if (!closing) {
+                        runBatch(batch);
+                    }
+                    // On close what was collected stays in tasks: close() hands it back.
+                } catch (InterruptedException e) {
+                    return;
+                } catch (Throwable e) {
+                    LOG.error("a batch of {} failed outside its handler: {}", queue, e.toString());
+                    for (Task t : batch) {
+                        t.unexpected(e);
+                        t.thread = null;
+                        if (!t.deferred) {
+                            t.finish();
+                        }
+                    }
+                } finally {
+                    batch.clear();
+                }
+            }
+        }
+
+        /** Decodes, calls the handler (retried per the policy), then settles each message on its own. */
+        private void runBatch(List<Task> batch) {
+            List<Task> live = new ArrayList<>(batch.size());
+            List<Msg<T>> messages = new ArrayList<>(batch.size());
+            for (Task t : batch) {
+                t.thread = Thread.currentThread();
+                if (t.decoded()) {
+                    live.add(t);
+                    messages.add(t.msg);
+                }
+            }
+            if (!live.isEmpty()) {
+                Batch<T> b = new Batch<>(messages);
+                for (Task t : live) {
+                    listener.onReceived(t.msg);
+                }
+                Throwable error = callBatch(b, live);
+                long start = System.nanoTime();
+                for (Task t : live) {
+                    try {
+                        Throwable own = error != null ? error : b.failure(t.msg);
+                        if (own != null) {
+                            t.failed(own);
+                        } else {
+                            t.succeeded(start);
+                        }
+                    } catch (Throwable e) {
+                        t.unexpected(e);
+                    }
+                }
+            }
+            for (Task t : batch) {
+                t.thread = null;
+                if (!t.deferred) {
+                    t.finish();
+                }
+            }
+        }
+
+        /** The batch's handler calls; returns the last call's failure, or {@code null} when a call succeeded. */
+        private Throwable callBatch(Batch<T> b, List<Task> live) {
+            currentBatch.set(live);
+            try {
+                retry.executeCallable(() -> {
+                    int call = 0;
+                    for (Task t : live) {
+                        t.waiting = false;
+                        call = ++t.calls;
+                    }
+                    b.clearFailures();
+                    try {
+                        invoke(() -> batchHandler.handle(b), call, null);
+                    } catch (Exception | Error e) {
+                        if (!refusedByOwnBreaker(e)) {
+                            for (Task t : live) {
+                                t.lastError = e;
+                            }
+                        }
+                        throw e;
+                    }
+                    return null;
+                });
+                return null;
+            } catch (Throwable e) {
+                return e;
+            } finally {
+                currentBatch.remove();
             }
         }
     }

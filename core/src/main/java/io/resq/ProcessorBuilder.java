@@ -33,6 +33,10 @@ public final class ProcessorBuilder<T> {
     public static final int DEFAULT_CONCURRENCY = 1;
     /** Messages fetched ahead of the handlers, at least: 16 (or twice the concurrency when that is more). */
     public static final int DEFAULT_PREFETCH = ReceiverOptions.DEFAULT_PREFETCH;
+    /** Largest batch a {@link #batchHandler(BatchHandler)} is given: 100 messages. */
+    public static final int DEFAULT_BATCH_SIZE = 100;
+    /** How long a batch waits to fill after its first message: 100 ms. */
+    public static final Duration DEFAULT_BATCH_WAIT = Duration.ofMillis(100);
     /** How long close() waits for running handlers: 30 s. */
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
 
@@ -40,6 +44,9 @@ public final class ProcessorBuilder<T> {
     final String queue;
     final TypeRef<T> type;
     MsgHandler<T> handler;
+    BatchHandler<T> batchHandler;
+    int batchSize = DEFAULT_BATCH_SIZE;
+    Duration batchWait = DEFAULT_BATCH_WAIT;
     RetryPolicy retry = DEFAULT_RETRY;
     RetryPolicy redelivery = DEFAULT_REDELIVERY;
     private final java.util.Set<Class<? extends Throwable>> abortOn = new java.util.LinkedHashSet<>();
@@ -72,6 +79,43 @@ public final class ProcessorBuilder<T> {
     /** The handler, given the whole message (id, attempt, error history...). Required (this or {@link #handler}). */
     public ProcessorBuilder<T> msgHandler(MsgHandler<T> value) {
         this.handler = Objects.requireNonNull(value, "msgHandler must not be null");
+        return this;
+    }
+
+    /**
+     * Handles messages in batches instead of one at a time (instead of {@link #handler} or
+     * {@link #msgHandler}). A batch holds up to {@link #batchSize(int)} messages and is handed to the
+     * handler once full or {@link #batchWait(Duration)} after its first message arrived, whichever
+     * comes first. With {@code concurrency(n)} there are n batches in the making at once, each fed
+     * by its own share of the keys (all messages of one key go to the same one, in order, so a key's
+     * messages are never handled by two batches at once); messages without a key are spread over
+     * them. {@code retry}, {@code timeout} and the circuit breaker apply to each handler call, that
+     * is to the whole batch; redelivery and the dead-letter queue apply to each message alone (see
+     * {@link BatchHandler}). Unless {@link #prefetch(int)} is set, the prefetch is raised to
+     * {@code batchSize × concurrency} so batches can fill.
+     */
+    public ProcessorBuilder<T> batchHandler(BatchHandler<T> value) {
+        this.batchHandler = Objects.requireNonNull(value, "batchHandler must not be null");
+        return this;
+    }
+
+    /** Largest batch given to a {@link #batchHandler}. Default {@link #DEFAULT_BATCH_SIZE}. */
+    public ProcessorBuilder<T> batchSize(int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException("batchSize must be >= 1, was " + value);
+        }
+        this.batchSize = value;
+        return this;
+    }
+
+    /** How long a batch waits to fill after its first message. Default {@link #DEFAULT_BATCH_WAIT}. */
+    public ProcessorBuilder<T> batchWait(Duration value) {
+        Objects.requireNonNull(value, "batchWait must not be null");
+        if (value.isNegative()) {
+            throw new IllegalArgumentException("batchWait must be >= 0, was " + value);
+        }
+        Args.fitsMillis(value, "batchWait");
+        this.batchWait = value;
         return this;
     }
 
@@ -180,13 +224,20 @@ public final class ProcessorBuilder<T> {
     }
 
     int effectivePrefetch(Transport transport) {
-        return prefetch != null ? prefetch : Math.max(concurrency, transport.defaultPrefetch(concurrency));
+        if (prefetch != null) {
+            return prefetch;
+        }
+        int fallback = Math.max(concurrency, transport.defaultPrefetch(concurrency));
+        return batchHandler == null ? fallback : (int) Math.min(Integer.MAX_VALUE, Math.max(fallback, (long) batchSize * concurrency));
     }
 
     /** Validates the configuration and starts the processor. A builder starts one processor. */
     public Processor<T> start() {
-        if (handler == null) {
-            throw new IllegalStateException("no handler: call handler(...) or msgHandler(...) before start()");
+        if (handler == null && batchHandler == null) {
+            throw new IllegalStateException("no handler: call handler(...), msgHandler(...) or batchHandler(...) before start()");
+        }
+        if (handler != null && batchHandler != null) {
+            throw new IllegalStateException("both a handler and a batchHandler are set: a processor handles one message or one batch at a time, choose one");
         }
         if (prefetch != null && prefetch < concurrency) {
             throw new IllegalArgumentException("prefetch must be >= concurrency (" + concurrency + "), was " + prefetch);

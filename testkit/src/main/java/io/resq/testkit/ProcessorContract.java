@@ -210,6 +210,36 @@ public abstract class ProcessorContract {
         assertThat(Duration.ofNanos(handledAt.get("later") - sentAt)).isGreaterThanOrEqualTo(Duration.ofMillis(1900));
     }
 
+    /** A batch handler that fails one message of a batch: that one alone is redelivered and dead-lettered with its own history. */
+    @Test
+    void aBatchHandlerFailsOneMessageAndOnlyThatOneEndsInTheDeadLetterQueue() throws Exception {
+        String queue = queueName("batch");
+        Enqueue<String> out = queues.enqueue(queue, String.class);
+        for (int i = 0; i < 10; i++) {
+            out.send(Msg.builder("m" + i).id(queue + "-" + i).build());
+        }
+        Set<String> acked = ConcurrentHashMap.newKeySet();
+        queues.processor(queue, String.class).group(GROUP).batchSize(10).batchWait(Duration.ofMillis(500))
+                .redelivery(RetryPolicy.fixed(Duration.ofSeconds(1)).maxAttempts(2))
+                .batchHandler(batch -> {
+                    for (Msg<String> m : batch.messages()) {
+                        if (m.payload().equals("m3")) {
+                            batch.fail(m, new IllegalStateException("row 3 rejected"));
+                        } else {
+                            acked.add(m.payload());
+                        }
+                    }
+                })
+                .start();
+
+        List<Msg<String>> dead = deadLetters(queue + "_deadletter", String.class, 1);
+
+        assertThat(dead).hasSize(1);
+        assertThat(dead.get(0).payload()).isEqualTo("m3");
+        assertThat(dead.get(0).errors()).hasSize(2).allSatisfy(f -> assertThat(f.message()).isEqualTo("row 3 rejected"));
+        assertThat(acked).hasSize(9).doesNotContain("m3");
+    }
+
     @Test
     void undecodableBodyIsDeadLetteredWith400AndTheStreamGoesOn() throws Exception {
         String queue = queueName("garbage");
