@@ -80,7 +80,7 @@ final class RelaySession implements AutoCloseable {
                 s.execute("LISTEN " + table);
             }
             RelaySession session = new RelaySession(c, table, partitions, keepSent);
-            session.lock("SELECT pg_advisory_lock_shared(?, ?)", MEMBER);
+            session.joinMembers();
             return session;
         } catch (SQLException | RuntimeException e) {
             closeQuietly(c, e);
@@ -205,12 +205,21 @@ final class RelaySession implements AutoCloseable {
         return notifications.await(millis);
     }
 
+    /** Takes the shared member lock, which every relay of the table holds: never waits. */
+    private void joinMembers() throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_advisory_lock_shared(?, ?)")) {
+            ps.setInt(1, lockClass);
+            ps.setInt(2, MEMBER);
+            ps.execute();
+        }
+    }
+
+    /** Runs a lock function that returns a boolean (try-lock, unlock) on partition {@code key}. */
     private boolean lock(String sql, int key) throws SQLException {
         try (PreparedStatement ps = connection.prepareStatement(sql)) {
             ps.setInt(1, lockClass);
             ps.setInt(2, key);
             try (ResultSet rs = ps.executeQuery()) {
-                // pg_advisory_lock_shared returns void (read as null); the try and unlock calls a boolean.
                 return rs.next() && rs.getBoolean(1);
             }
         }
