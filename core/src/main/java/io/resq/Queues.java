@@ -5,6 +5,7 @@ import io.resq.internal.Json;
 import io.resq.internal.MsgCodec;
 import io.resq.memory.InMemoryTransport;
 import io.resq.spi.Health;
+import io.resq.spi.Outbound;
 import io.resq.spi.PayloadCodec;
 import io.resq.spi.ReceiverOptions;
 import io.resq.spi.Transport;
@@ -57,6 +58,8 @@ public final class Queues implements AutoCloseable {
     private final List<AutoCloseable> opened = new CopyOnWriteArrayList<>();
     private final List<DefaultProcessor<?>> processors = new CopyOnWriteArrayList<>();
     private final ConcurrentMap<EnqueueKey, DefaultEnqueue<?>> enqueues = new ConcurrentHashMap<>();
+    /** The codecs of {@link #encode}, by payload type: found once per type, not per message. */
+    private final ConcurrentMap<Type, MsgCodec<?>> encoders = new ConcurrentHashMap<>();
     /** Held by the one thread closing; a second close() waits on it until the first is done. */
     private final Object closing = new Object();
     private volatile boolean closed;
@@ -163,6 +166,37 @@ public final class Queues implements AutoCloseable {
     int sendLimit(int transportLimit) {
         int limit = Math.min(transportLimit, settings.maxBodySize);
         return limit - Math.min(HISTORY_RESERVE_BYTES, limit / 4);
+    }
+
+    /**
+     * The {@link Outbound} that {@code enqueue(queue, type).send(msg)} hands the transport: the same
+     * id, key, category, attributes and headers, the body in this {@code Queues}' envelope mode and
+     * payload codec, no delay. For code that stores a message to send it later through
+     * {@link Transport#sender(String)} itself, such as a transactional outbox: sending the result
+     * is what {@link Enqueue#send(Msg)} does, without its retries. Transport-level API, like the
+     * {@code io.resq.spi} package; an application sends with {@link #enqueue(String, Class)}.
+     *
+     * @param queue the queue the message is for; the message is addressed to it
+     * @param type  the payload's declared type, as given to {@link #enqueue(String, TypeRef)}
+     * @param msg   the message
+     * @throws IllegalArgumentException when the body is over {@link #sendLimit(int) the send limit}
+     *                                  of this {@code Queues}' transport, as {@link Enqueue} refuses it
+     */
+    public <T> Outbound encode(String queue, TypeRef<T> type, Msg<T> msg) {
+        Args.name(queue, "queue");
+        Objects.requireNonNull(type, "type must not be null");
+        Objects.requireNonNull(msg, "msg must not be null");
+        @SuppressWarnings("unchecked") // the map holds, for each type, the codec made for that type
+        MsgCodec<T> codec = (MsgCodec<T>) encoders.computeIfAbsent(type.type(), t -> codec(type));
+        Msg<T> addressed = queue.equals(msg.queue()) ? msg : msg.toBuilder().queue(queue).build();
+        Outbound out = codec.encode(addressed, Duration.ZERO);
+        int limit = sendLimit(transport.maxBodySize());
+        if (out.body().length > limit) {
+            throw new IllegalArgumentException("message " + msg.id() + " encodes to " + out.body().length
+                    + " bytes, over the send limit of " + limit + " bytes for " + queue
+                    + " (see Queues.HISTORY_RESERVE_BYTES); send a reference to the data instead");
+        }
+        return out;
     }
 
     /** A builder for a processor of {@code queue}; nothing runs until {@link ProcessorBuilder#start()}. */
