@@ -111,6 +111,11 @@ public final class Outbox {
         Names.nonBlank(queue, "queue");
         Objects.requireNonNull(type, "type must not be null");
         Objects.requireNonNull(msg, "msg must not be null");
+        if (msg.deliverAfter() != null || msg.deliverAt() != null) {
+            // The relay sends rows as soon as they commit: a schedule would be dropped without a trace.
+            throw new IllegalArgumentException("message " + msg.id() + " asks for a delayed delivery, which the outbox does not "
+                    + "carry; send it without deliverAfter/deliverAt, or with Enqueue after your transaction commits");
+        }
         Msg<T> addressed = queue.equals(msg.queue()) ? msg : msg.toBuilder().queue(queue).build();
         Outbound out = queues.encode(queue, type, addressed);
         int keyHash = Names.keyHash(out.key(), out.id());

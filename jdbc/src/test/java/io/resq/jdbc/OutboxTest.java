@@ -72,6 +72,15 @@ class OutboxTest {
     }
 
     @Test
+    void aDelayedMessageIsRefusedRatherThanSentWithoutItsDelay() throws Exception {
+        try (Connection c = ds.getConnection()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> outbox.send(c, "events",
+                            Msg.builder(new Event("e", 1)).deliverAfter(Duration.ofMinutes(5)).build()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("delayed delivery");
+        }
+    }
+
+    @Test
     void aRolledBackTransactionSendsNothing() throws Exception {
         startRelay(OutboxRelay.builder(ds, transport));
 
