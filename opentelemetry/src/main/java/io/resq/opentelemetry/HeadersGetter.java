@@ -7,7 +7,9 @@ import java.util.Map;
 enum HeadersGetter implements TextMapGetter<Map<String, String>> {
     INSTANCE;
 
+    // Deprecated in the API, but propagators that scan for prefixed keys still call it.
     @Override
+    @SuppressWarnings("deprecation")
     public Iterable<String> keys(Map<String, String> carrier) {
         return carrier.keySet();
     }
