@@ -41,6 +41,8 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
     private final int bodyLimit;
     /** The transport's longest delay, read once: a delayed send beyond it is refused. */
     private final Duration maxDelay;
+    /** {@code null} when no interceptor is registered: the send paths then do no interceptor work. */
+    private final Interceptors interceptors;
     private final SendChannel<T> messages;
     private final BlockingQueue<Undelivered<T>> deadLetters = new LinkedBlockingQueue<>();
     private final Thread sendThread;
@@ -62,6 +64,7 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
         this.codec = codec;
         this.queue = queue;
         this.maxBodySize = maxBodySize;
+        this.interceptors = settings.interceptors();
         this.messages = new SendChannel<>(CHANNEL_CAPACITY, queue, this::startSendThread);
         this.sendThread = new Thread(this::sendLoop, "resq-enqueue-" + queue);
         sendThread.setDaemon(true);
@@ -131,25 +134,43 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
             throw new IllegalStateException("Enqueue of " + queue + " is closed: it sends nothing more; "
                     + "get an open one from queues.enqueue(queue, type)");
         }
-        Msg<T> addressed = queue.equals(msg.queue()) ? msg : msg.toBuilder().queue(queue).build();
+        Msg<T> target = queue.equals(msg.queue()) ? msg : msg.toBuilder().queue(queue).build();
+        // With interceptors: the message with the headers they added (trace context, say), and their callbacks.
+        Interceptors.Sending<T> sending = interceptors == null ? null : interceptors.beforeSend(target);
+        Msg<T> addressed = sending == null ? target : sending.msg;
         Outbound out;
         try {
             out = encode(addressed);
         } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(new SendException(e.getMessage(), List.of(Failure.of(e, settings.clock().instant())), e));
+            SendException refused = new SendException(e.getMessage(), List.of(Failure.of(e, settings.clock().instant())), e);
+            if (sending != null) {
+                sending.completed(refused);
+            }
+            return CompletableFuture.failedFuture(refused);
         }
         CompletableFuture<Msg<T>> result = new CompletableFuture<>();
         // Completed straight from the transport's callback: no intermediate futures per message.
         attempt(List.of(out), 1, null, failures -> {
             if (failures.isEmpty()) {
+                if (sending != null) {
+                    sending.completed(null);
+                }
                 result.complete(addressed);
                 return;
             }
-            Failure last = failures.get(failures.size() - 1);
-            result.completeExceptionally(new SendException("could not send " + addressed.id() + " to " + queue + " after "
-                    + failures.size() + " attempts: " + last.type() + ": " + last.message(), failures, null));
+            SendException failed = failedFor(addressed, failures);
+            if (sending != null) {
+                sending.completed(failed);
+            }
+            result.completeExceptionally(failed);
         });
         return result;
+    }
+
+    private SendException failedFor(Msg<T> msg, List<Failure> failures) {
+        Failure last = failures.get(failures.size() - 1);
+        return new SendException("could not send " + msg.id() + " to " + queue + " after "
+                + failures.size() + " attempts: " + last.type() + ": " + last.message(), failures, null);
     }
 
     private Msg<T> addressed(T payload) {
@@ -251,13 +272,26 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
     private void sendBatch(List<T> payloads) throws InterruptedException {
         List<Msg<T>> msgs = new ArrayList<>(payloads.size());
         List<Outbound> outs = new ArrayList<>(payloads.size());
+        List<Interceptors.Sending<T>> sendings = interceptors == null ? null : new ArrayList<>(payloads.size());
         for (T p : payloads) {
             Msg<T> m = addressed(p);
+            Interceptors.Sending<T> sending = null;
+            if (interceptors != null) {
+                sending = interceptors.beforeSend(m);
+                m = sending.msg;
+            }
             try {
                 outs.add(encode(m));
                 msgs.add(m);
+                if (sending != null) {
+                    sendings.add(sending);
+                }
             } catch (RuntimeException e) {
-                undelivered(m, List.of(Failure.of(e, settings.clock().instant())));
+                List<Failure> failures = List.of(Failure.of(e, settings.clock().instant()));
+                if (sending != null) {
+                    sending.completed(failedFor(m, failures));
+                }
+                undelivered(m, failures);
             }
         }
         if (outs.isEmpty()) {
@@ -270,6 +304,11 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
             failures = outcome.get();
         } catch (ExecutionException e) {
             failures = List.of(Failure.of(e.getCause(), settings.clock().instant()));
+        }
+        if (sendings != null) {
+            for (int i = 0; i < sendings.size(); i++) {
+                sendings.get(i).completed(failures.isEmpty() ? null : failedFor(msgs.get(i), failures));
+            }
         }
         if (!failures.isEmpty()) {
             for (Msg<T> m : msgs) {

@@ -71,6 +71,11 @@ final class DefaultProcessor<T> implements Processor<T> {
     private final RetryPolicy redeliveryPolicy;
     private final CircuitBreaker breaker;
     private final TimeLimiter limiter;
+    /** {@code null} when no interceptor is registered: the handler path then does no interceptor work. */
+    private final Interceptors interceptors;
+    private final Queues.Resilience resilience;
+    /** The name of this processor's retry, breaker and time limiter, in resilience4j registries too. */
+    private final String resilienceName;
     private final ExecutorService workers;
     private final ExecutorService handlerThreads;
     private final KeyedDispatcher<Task> dispatcher;
@@ -107,11 +112,14 @@ final class DefaultProcessor<T> implements Processor<T> {
         this.retryPolicy = b.effectiveRetry();
         this.redeliveryPolicy = b.effectiveRedelivery();
         this.settler = new Settler<>(transport, codec, queue, group, b.deadLetterQueue, redeliveryPolicy, listener, settings.clock());
+        this.interceptors = settings.interceptors();
+        this.resilience = settings.resilience();
+        this.resilienceName = "resq-" + queue + (group == null ? "" : "@" + group);
         this.retry = retry(retryPolicy);
-        this.breaker = b.circuitBreaker == null ? null : CircuitBreaker.of("resq-" + queue, b.circuitBreaker);
+        this.breaker = b.circuitBreaker == null ? null : breaker(b.circuitBreaker);
         this.timeout = b.timeout;
         this.limiter = b.timeout == null ? null
-                : TimeLimiter.of("resq-" + queue, TimeLimiterConfig.custom().timeoutDuration(b.timeout).cancelRunningFuture(true).build());
+                : limiter(TimeLimiterConfig.custom().timeoutDuration(b.timeout).cancelRunningFuture(true).build());
         ThreadFactory workerThreads = threads("resq-worker-" + queue, b.virtualThreads);
         this.workers = Executors.newFixedThreadPool(b.concurrency, workerThreads);
         this.handlerThreads = limiter == null ? null : Executors.newCachedThreadPool(threads("resq-handler-" + queue, b.virtualThreads));
@@ -149,7 +157,14 @@ final class DefaultProcessor<T> implements Processor<T> {
                 // A handler that asked for later is not retried in process: it would hold a worker for the delay.
                 .retryOnException(e -> !closing && !refusedByOwnBreaker(e) && !(e instanceof RetryLaterException) && policy.isRetryable(e))
                 .build();
-        Retry r = Retry.of("resq-" + queue, config);
+        Retry r;
+        if (resilience.retries() == null) {
+            r = Retry.of(resilienceName, config);
+        } else {
+            // A processor started earlier for the same queue and group leaves its entry to this one.
+            resilience.retries().remove(resilienceName);
+            r = resilience.retries().retry(resilienceName, config);
+        }
         // Retry events fire on the worker thread, just before it sleeps: mark the task as waiting, so close() may interrupt it.
         r.getEventPublisher().onRetry(event -> {
             Task task = current.get();
@@ -163,9 +178,42 @@ final class DefaultProcessor<T> implements Processor<T> {
                 t.waiting = true;
                 retried.incrementAndGet();
                 listener.onRetried(t.msg, f, event.getNumberOfRetryAttempts(), event.getWaitInterval());
+                if (t.handling != null) {
+                    t.handling.retrying(event.getLastThrowable(), event.getNumberOfRetryAttempts(), event.getWaitInterval());
+                }
             }
         });
         return r;
+    }
+
+    private CircuitBreaker breaker(io.github.resilience4j.circuitbreaker.CircuitBreakerConfig config) {
+        if (resilience.circuitBreakers() == null) {
+            return CircuitBreaker.of(resilienceName, config);
+        }
+        resilience.circuitBreakers().remove(resilienceName);
+        return resilience.circuitBreakers().circuitBreaker(resilienceName, config);
+    }
+
+    private TimeLimiter limiter(TimeLimiterConfig config) {
+        if (resilience.timeLimiters() == null) {
+            return TimeLimiter.of(resilienceName, config);
+        }
+        resilience.timeLimiters().remove(resilienceName);
+        return resilience.timeLimiters().timeLimiter(resilienceName, config);
+    }
+
+    /** Removes this processor's entries from the registries, unless a later processor replaced them. */
+    private void unregister() {
+        if (resilience.retries() != null && resilience.retries().find(resilienceName).orElse(null) == retry) {
+            resilience.retries().remove(resilienceName);
+        }
+        if (breaker != null && resilience.circuitBreakers() != null
+                && resilience.circuitBreakers().find(resilienceName).orElse(null) == breaker) {
+            resilience.circuitBreakers().remove(resilienceName);
+        }
+        if (limiter != null && resilience.timeLimiters() != null && resilience.timeLimiters().find(resilienceName).orElse(null) == limiter) {
+            resilience.timeLimiters().remove(resilienceName);
+        }
     }
 
     @Override
@@ -306,6 +354,11 @@ final class DefaultProcessor<T> implements Processor<T> {
         /** Worker thread only: handler calls in this delivery, and the last failure that was not the own breaker's refusal. */
         private int calls;
         private Throwable lastError;
+        /** Worker thread only: the interceptors' handling of this delivery, or {@code null} (none registered, or none wanted it). */
+        Interceptors.Handlings handling;
+        /** Worker thread only: how the delivery ended, for the interceptors; RELEASED unless something else happened. */
+        private Interceptor.Outcome outcome = Interceptor.Outcome.RELEASED;
+        private Throwable endFailure;
         /** Set when the delivery goes back to the broker after a back-off: its slot is freed then, not when run() ends. */
         private volatile boolean deferred;
 
@@ -376,6 +429,21 @@ final class DefaultProcessor<T> implements Processor<T> {
 
         private void process() {
             listener.onReceived(msg);
+            if (interceptors != null) {
+                handling = interceptors.onHandle(msg, group);
+            }
+            if (handling == null) {
+                handle();
+                return;
+            }
+            try {
+                handle();
+            } finally {
+                handling.completed(outcome, outcome == Interceptor.Outcome.SUCCEEDED ? null : endFailure);
+            }
+        }
+
+        private void handle() {
             long start = System.nanoTime();
             try {
                 retry.executeCallable(() -> {
@@ -408,6 +476,7 @@ final class DefaultProcessor<T> implements Processor<T> {
                     LOG.warn("ack of {} on {} failed; it will be delivered again: {}", msg.id(), queue, e.toString());
                 }
                 succeeded.incrementAndGet();
+                outcome = Interceptor.Outcome.SUCCEEDED;
                 listener.onSucceeded(msg, Duration.ofNanos(System.nanoTime() - start));
             }
         }
@@ -417,7 +486,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         }
 
         private void attempt() throws Exception {
-            invoke(() -> handler.handle(msg), calls, this::mdc);
+            invoke(() -> handler.handle(msg), calls, this::mdc, handling);
         }
 
         private void failed(Throwable e) {
@@ -431,6 +500,7 @@ final class DefaultProcessor<T> implements Processor<T> {
                 // so a poison message cannot be probed forever.
                 e = lastError;
             }
+            endFailure = e;
             if (closing && (Thread.interrupted() || isInterruption(e) || hadBudget(e))) {
                 // Failing because of the shutdown, or with tries left: back to the broker untouched, not a failure.
                 abandon();
@@ -449,8 +519,10 @@ final class DefaultProcessor<T> implements Processor<T> {
             deferred = outcome == Settler.Outcome.RELEASED_LATER;
             if (outcome == Settler.Outcome.REDELIVERED) {
                 redelivered.incrementAndGet();
+                this.outcome = Interceptor.Outcome.REDELIVERED;
             } else if (outcome == Settler.Outcome.DEAD_LETTERED) {
                 deadLettered.incrementAndGet();
+                this.outcome = Interceptor.Outcome.DEAD_LETTERED;
             }
         }
 
@@ -489,24 +561,30 @@ final class DefaultProcessor<T> implements Processor<T> {
      * One handler call: with the timeout on a handler thread (which gets the MDC of {@code mdc},
      * when there is one), through the circuit breaker, with its {@link HandlerContext} current.
      */
-    private void invoke(HandlerContext.ThrowingRunnable body, int callNumber, java.util.function.Supplier<MdcScope> mdc) throws Exception {
+    private void invoke(HandlerContext.ThrowingRunnable body, int callNumber, java.util.function.Supplier<MdcScope> mdc,
+                        Interceptors.Handlings handling) throws Exception {
         HandlerContext context = new HandlerContext(callNumber,
                 timeout == null ? null : settings.clock().instant().plus(timeout), settings.clock());
-        Callable<Void> call = limiter == null
+        // The interceptors wrap the call on the thread that runs the handler.
+        Callable<Void> inContext = handling == null
                 ? () -> {
                     context.run(body);
                     return null;
                 }
+                : () -> handling.call(() -> {
+                    context.run(body);
+                    return null;
+                });
+        Callable<Void> call = limiter == null
+                ? inContext
                 : () -> limiter.executeFutureSupplier(() -> handlerThreads.submit(() -> {
                     // With a timeout the handler runs on a thread of its own: it gets the same MDC.
                     if (mdc == null) {
-                        context.run(body);
-                    } else {
-                        try (MdcScope scope = mdc.get()) {
-                            context.run(body);
-                        }
+                        return inContext.call();
                     }
-                    return null;
+                    try (MdcScope scope = mdc.get()) {
+                        return inContext.call();
+                    }
                 }));
         if (breaker == null) {
             call.call();
@@ -623,7 +701,7 @@ final class DefaultProcessor<T> implements Processor<T> {
                     }
                     b.clearFailures();
                     try {
-                        invoke(() -> batchHandler.handle(b), call, null);
+                        invoke(() -> batchHandler.handle(b), call, null, null);
                     } catch (Exception | Error e) {
                         if (!refusedByOwnBreaker(e)) {
                             for (Task t : live) {
@@ -693,6 +771,7 @@ final class DefaultProcessor<T> implements Processor<T> {
             handlerThreads.shutdownNow();
         }
         receiver.close();
+        unregister();
         LOG.info("processor of {} closed: {} succeeded, {} redelivered, {} dead-lettered", queue, succeeded.get(), redelivered.get(),
                 deadLettered.get());
     }

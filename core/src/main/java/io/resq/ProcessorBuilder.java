@@ -249,6 +249,9 @@ public final class ProcessorBuilder<T> {
         DefaultProcessor<T> p = new DefaultProcessor<>(queues.transport(), queues.settings, queues.codec(type), this);
         queues.register(p);
         p.start();
+        if (queues.settings.interceptors() != null) {
+            queues.settings.interceptors().onProcessorStarted(p);
+        }
         return p;
     }
 }

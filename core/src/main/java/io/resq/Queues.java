@@ -1,6 +1,9 @@
 package io.resq;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
+import io.github.resilience4j.retry.RetryRegistry;
+import io.github.resilience4j.timelimiter.TimeLimiterRegistry;
 import io.resq.internal.Json;
 import io.resq.internal.MsgCodec;
 import io.resq.memory.InMemoryTransport;
@@ -332,7 +335,12 @@ public final class Queues implements AutoCloseable {
 
     /** Everything the builder chose; immutable. {@code mapper} writes envelopes, {@code codec} payloads. */
     record Settings(ObjectMapper mapper, PayloadCodec codec, EnvelopeMode mode, int maxBodySize, Clock clock, Listener listener,
-                    RetryPolicy sendRetry, Duration sendTimeout, RetryPolicy redelivery, String deadLetterSuffix, int prefetch, int maxRedrives) {
+                    RetryPolicy sendRetry, Duration sendTimeout, RetryPolicy redelivery, String deadLetterSuffix, int prefetch, int maxRedrives,
+                    Interceptors interceptors, Resilience resilience) {
+    }
+
+    /** Where processors register their resilience4j instances; each registry may be {@code null} (not registered). */
+    record Resilience(RetryRegistry retries, CircuitBreakerRegistry circuitBreakers, TimeLimiterRegistry timeLimiters) {
     }
 
     /** Builds {@link Queues}; every option has a documented default. */
@@ -351,6 +359,10 @@ public final class Queues implements AutoCloseable {
         private String deadLetterSuffix = DEFAULT_DEAD_LETTER_SUFFIX;
         private int prefetch = ReceiverOptions.DEFAULT_PREFETCH;
         private int maxRedrives = DEFAULT_MAX_REDRIVES;
+        private final List<Interceptor> interceptors = new ArrayList<>();
+        private RetryRegistry retryRegistry;
+        private CircuitBreakerRegistry circuitBreakerRegistry;
+        private TimeLimiterRegistry timeLimiterRegistry;
 
         private Builder(Transport transport) {
             this.transport = transport;
@@ -447,6 +459,47 @@ public final class Queues implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Adds an interceptor: hooks around every send and every handler call of these queues, for
+         * tracing and metrics (see {@link Interceptor}). May be called several times; interceptors
+         * run in the order added, the first outermost around a handler call. Default: none, and
+         * then resq's send and handler paths do no interceptor work at all.
+         */
+        public Builder interceptor(Interceptor value) {
+            interceptors.add(Objects.requireNonNull(value, "interceptor must not be null"));
+            return this;
+        }
+
+        /**
+         * Registers the in-process {@link io.github.resilience4j.retry.Retry} of every processor in
+         * {@code value}, so that tools bound to the registry (resilience4j's Micrometer metrics, for
+         * one) see it. The entry is named {@code resq-<queue>}, or {@code resq-<queue>@<group>} when a
+         * group is named; a processor started later for the same queue and group replaces it, and a
+         * processor removes its own entry when it closes. Default: not registered.
+         */
+        public Builder retryRegistry(RetryRegistry value) {
+            this.retryRegistry = Objects.requireNonNull(value, "retryRegistry must not be null");
+            return this;
+        }
+
+        /**
+         * Registers the circuit breaker of every processor that has one in {@code value}, named and
+         * replaced as {@link #retryRegistry(RetryRegistry)} says. Default: not registered.
+         */
+        public Builder circuitBreakerRegistry(CircuitBreakerRegistry value) {
+            this.circuitBreakerRegistry = Objects.requireNonNull(value, "circuitBreakerRegistry must not be null");
+            return this;
+        }
+
+        /**
+         * Registers the time limiter of every processor with a {@code timeout} in {@code value}, named
+         * and replaced as {@link #retryRegistry(RetryRegistry)} says. Default: not registered.
+         */
+        public Builder timeLimiterRegistry(TimeLimiterRegistry value) {
+            this.timeLimiterRegistry = Objects.requireNonNull(value, "timeLimiterRegistry must not be null");
+            return this;
+        }
+
         /** The queues. */
         public Queues build() {
             PayloadCodec payloads = codec != null ? codec : PayloadCodec.jackson(mapper);
@@ -456,7 +509,8 @@ public final class Queues implements AutoCloseable {
             }
             // Guarded: a listener that throws is logged and ignored, never changes a message's outcome.
             return new Queues(transport, new Settings(mapper, payloads, mode, maxBodySize, clock, Listeners.safe(listener), sendRetry, sendTimeout, redelivery,
-                    deadLetterSuffix, prefetch, maxRedrives));
+                    deadLetterSuffix, prefetch, maxRedrives, Interceptors.of(List.copyOf(interceptors)),
+                    new Resilience(retryRegistry, circuitBreakerRegistry, timeLimiterRegistry)));
         }
     }
 }

@@ -76,8 +76,10 @@ public final class CoreBenchmarks {
         long t0 = System.nanoTime();
 
         List<CoreRow> rows = new ArrayList<>(channelRows(plan));
-        rows.addAll(new InMemoryProcessorBenchmark(plan.processorMessages(), plan.processorWarmups(), plan.processorRounds())
-                .run(1, 8));
+        InMemoryProcessorBenchmark processor = new InMemoryProcessorBenchmark(plan.processorMessages(), plan.processorWarmups(),
+                plan.processorRounds());
+        rows.addAll(processor.run(1, 8));
+        rows.addAll(processor.runObservability(1, 8));
 
         double loadAfter = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);

@@ -2,15 +2,25 @@ package io.resq.benchmarks;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.common.CompletableResultCode;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
+import io.opentelemetry.sdk.trace.export.SpanExporter;
 import io.resq.Enqueue;
 import io.resq.Listener;
 import io.resq.Msg;
 import io.resq.Queues;
 import io.resq.memory.InMemoryTransport;
+import io.resq.micrometer.ResqMetrics;
+import io.resq.opentelemetry.ResqTracing;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -32,6 +42,12 @@ import java.util.concurrent.atomic.LongAdder;
  * a worker. Warm-up rounds come first; resq and baseline alternate which goes first, so slow
  * drift on a shared machine hits both. Plain {@code main()} rather than JMH, because a round is a
  * whole drain of a queue with thread pools starting and stopping, not a repeatable small operation.
+ *
+ * <p>{@link #runObservability} measures instead what the observability modules cost: the same
+ * resq round with {@link ResqMetrics} (a {@link SimpleMeterRegistry}) and {@link ResqTracing} (an
+ * OpenTelemetry SDK sampling every span, batching them to an exporter that drops them) against the
+ * round without, taking turns the same way. The sends (and so their producer spans) happen in the
+ * untimed pre-load: the ratio is the handling side's, one consumer span and the meters per message.
  */
 public final class InMemoryProcessorBenchmark {
 
@@ -62,9 +78,39 @@ public final class InMemoryProcessorBenchmark {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
         int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 2;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
-        List<CoreRow> rows = new InMemoryProcessorBenchmark(n, warmup, rounds).run(1, 8);
+        boolean observability = args.length > 3 && args[3].equals("observability");
+        InMemoryProcessorBenchmark bench = new InMemoryProcessorBenchmark(n, warmup, rounds);
+        List<CoreRow> rows = observability ? bench.runObservability(1, 8) : bench.run(1, 8);
         System.out.println(CoreRow.markdownHeader());
         rows.forEach(r -> System.out.println(r.markdown()));
+    }
+
+    /**
+     * One row per concurrency: median throughput of resq with resq-micrometer and resq-opentelemetry
+     * on, and (in the baseline column) of resq without them, over the timed rounds.
+     */
+    public List<CoreRow> runObservability(int... concurrencies) throws Exception {
+        List<CoreRow> rows = new ArrayList<>();
+        for (int c : concurrencies) {
+            double[] observed = new double[rounds];
+            double[] plain = new double[rounds];
+            for (int round = -warmupRounds; round < rounds; round++) {
+                boolean observedFirst = Math.floorMod(round, 2) == 0;
+                double a = observedFirst ? resqRound(c, true) : resqRound(c, false);
+                double b = observedFirst ? resqRound(c, false) : resqRound(c, true);
+                double o = observedFirst ? a : b;
+                double p = observedFirst ? b : a;
+                System.out.printf("processor concurrency %d %s: with metrics and tracing %,.0f msg/s, without %,.0f msg/s%n",
+                        c, round < 0 ? "warm-up" : "round " + (round + 1), o, p);
+                if (round >= 0) {
+                    observed[round] = o;
+                    plain[round] = p;
+                }
+            }
+            rows.add(new CoreRow(String.format("processor with metrics + tracing vs resq without, concurrency %d (%,d msgs/round)", c, messages),
+                    median(observed), median(plain), "with " + range(observed) + "; without " + range(plain)));
+        }
+        return rows;
     }
 
     /** One row per concurrency: median throughput of resq and of the baseline over the timed rounds. */
@@ -96,6 +142,11 @@ public final class InMemoryProcessorBenchmark {
     // ------------------------------------------------------------------ resq
 
     private double resqRound(int concurrency) throws InterruptedException {
+        return resqRound(concurrency, false);
+    }
+
+    /** A resq round; {@code observed}: with ResqMetrics and ResqTracing registered. */
+    private double resqRound(int concurrency, boolean observed) throws InterruptedException {
         LongAdder sink = new LongAdder();
         CountDownLatch acked = new CountDownLatch(messages);
         Listener counter = new Listener() {
@@ -104,7 +155,17 @@ public final class InMemoryProcessorBenchmark {
                 acked.countDown();
             }
         };
-        try (Queues queues = Queues.builder(InMemoryTransport.create()).objectMapper(mapper).build()) {
+        Queues.Builder builder = Queues.builder(InMemoryTransport.create()).objectMapper(mapper);
+        SdkTracerProvider tracerProvider = null;
+        if (observed) {
+            // A queue that holds a whole round's spans (the pre-load's send spans included): the SDK drops none, so every span is paid for.
+            BatchSpanProcessor batches = BatchSpanProcessor.builder(new DroppingExporter()).setMaxQueueSize(4 * messages)
+                    .setScheduleDelay(Duration.ofMillis(100)).build();
+            tracerProvider = SdkTracerProvider.builder().addSpanProcessor(batches).build();
+            builder.interceptor(ResqMetrics.of(new SimpleMeterRegistry()))
+                    .interceptor(ResqTracing.of(OpenTelemetrySdk.builder().setTracerProvider(tracerProvider).build()));
+        }
+        try (Queues queues = builder.build()) {
             Enqueue<CoreOrder> out = queues.enqueue(QUEUE, CoreOrder.class);
             for (CoreOrder o : orders) {
                 out.send(o);
@@ -120,6 +181,28 @@ public final class InMemoryProcessorBenchmark {
             long elapsed = System.nanoTime() - start;
             check("resq", sink);
             return messages / (elapsed / 1e9);
+        } finally {
+            if (tracerProvider != null) {
+                tracerProvider.close();
+            }
+        }
+    }
+
+    /** Takes every span batch and drops it: the cost measured is making and batching spans, not shipping them. */
+    private static final class DroppingExporter implements SpanExporter {
+        @Override
+        public CompletableResultCode export(Collection<SpanData> spans) {
+            return CompletableResultCode.ofSuccess();
+        }
+
+        @Override
+        public CompletableResultCode flush() {
+            return CompletableResultCode.ofSuccess();
+        }
+
+        @Override
+        public CompletableResultCode shutdown() {
+            return CompletableResultCode.ofSuccess();
         }
     }
 

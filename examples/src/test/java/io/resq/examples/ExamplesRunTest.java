@@ -58,6 +58,33 @@ class ExamplesRunTest {
         assertNoResqThreadLeft();
     }
 
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void observabilityExamplePrintsItsMetersAndSpans() throws Exception {
+        String out = capture(ObservabilityExample::run);
+
+        assertThat(out).contains(
+                "  resq.messages.received{group=none,queue=orders} 4",
+                "  resq.messages.retried{group=none,queue=orders} 3",
+                "  resq.messages.redelivered{group=none,queue=orders} 2",
+                "  resq.messages.succeeded{group=none,queue=orders} 1",
+                "  resq.messages.dead.lettered{group=none,queue=orders} 1",
+                "  resq.handler.duration{group=none,outcome=failure,queue=orders} 6 calls",
+                "  resq.handler.duration{group=none,outcome=success,queue=orders} 1 calls",
+                "  resq.send.duration{outcome=success,queue=orders} 2 calls",
+                "  checkout (INTERNAL)",
+                "    send orders (PRODUCER)",
+                "      process orders (CONSUMER) attempt 1 redelivered events [exception, resq.retry, exception]",
+                "        charge order 1 (INTERNAL)",
+                "        charge order 2 (INTERNAL)",
+                "      process orders (CONSUMER) attempt 2 succeeded\n",
+                "      process orders (CONSUMER) attempt 2 dead_lettered events [exception, resq.retry, exception]",
+                "dead letter of order 2 keeps the traceparent it was sent with: true",
+                "done: queues closed");
+        assertThat(out).doesNotContain("resq.sends.failed");
+        assertNoResqThreadLeft();
+    }
+
     /** An example's run method. */
     interface Example {
         void run(PrintStream out) throws Exception;
