@@ -29,14 +29,7 @@ class BatchHandlerTest {
     }
 
     private static boolean await(BooleanSupplier c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (!c.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(10);
-        }
-        return true;
+        return Waits.until(Duration.ofSeconds(15), c);
     }
 
     private void sendAll(String queue, int n) {

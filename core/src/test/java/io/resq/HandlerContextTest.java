@@ -26,14 +26,7 @@ class HandlerContextTest {
     }
 
     private static boolean await(BooleanSupplier c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!c.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(10);
-        }
-        return true;
+        return Waits.until(Duration.ofSeconds(10), c);
     }
 
     @Test

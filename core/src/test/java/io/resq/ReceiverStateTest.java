@@ -6,6 +6,7 @@ import io.resq.memory.InMemoryTransport;
 import io.resq.spi.Health;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -35,15 +36,8 @@ class ReceiverStateTest {
         queues.close();
     }
 
-    private static boolean await(java.util.function.BooleanSupplier c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!c.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(10);
-        }
-        return true;
+    private static boolean await(BooleanSupplier c) throws InterruptedException {
+        return Waits.until(Duration.ofSeconds(10), c);
     }
 
     @Test

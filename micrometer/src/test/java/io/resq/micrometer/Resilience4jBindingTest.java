@@ -1,6 +1,6 @@
 package io.resq.micrometer;
 
-import static io.resq.micrometer.Waits.waitFor;
+import static io.resq.testkit.Await.waitFor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;

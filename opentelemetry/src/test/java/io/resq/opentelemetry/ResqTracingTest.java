@@ -1,6 +1,6 @@
 package io.resq.opentelemetry;
 
-import static io.resq.opentelemetry.Waits.waitFor;
+import static io.resq.testkit.Await.waitFor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -23,4 +23,14 @@ public final class Await {
         }
         return true;
     }
+
+    /**
+     * Waits up to 20 s for {@code condition}; fails the calling test, saying it waited for
+     * {@code what}, when it never held.
+     */
+    public static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
+        if (!until(Duration.ofSeconds(20), condition)) {
+            throw new AssertionError("timed out after 20 s waiting for: " + what);
+        }
+    }
 }
