@@ -14,7 +14,7 @@ import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.resq.Msg;
 import io.resq.Queues;
 import io.resq.RetryPolicy;
-import io.resq.redis.RedisTransport;
+import io.resq.rabbitmq.RabbitMqTransport;
 import io.resq.testkit.Brokers;
 import java.time.Duration;
 import java.util.List;
@@ -24,22 +24,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The trace context crosses a real broker: sent into Redis Streams, redelivered through it once,
- * both process spans children of the send span ({@code RESQ_REDIS_URI} or 127.0.0.1:6379).
+ * The trace context crosses a real broker: sent into RabbitMQ, redelivered through it once (its
+ * delay levels), both process spans children of the send span ({@code RESQ_RABBITMQ_URI} or 127.0.0.1:5672).
  */
 @Timeout(60)
-class RedisTracingTest {
+class RabbitMqTracingTest {
 
     @Test
-    void theTraceContextCrossesRedisAndSurvivesARedelivery() throws Exception {
-        Brokers.requireReachable("Redis", Brokers.redisUri(), "RESQ_REDIS_URI");
+    void theTraceContextCrossesRabbitMqAndSurvivesARedelivery() throws Exception {
+        Brokers.requireReachable("RabbitMQ", Brokers.rabbitMqUri(), "RESQ_RABBITMQ_URI");
         InMemorySpanExporter spans = InMemorySpanExporter.create();
         OpenTelemetry otel = OpenTelemetrySdk.builder()
                 .setTracerProvider(SdkTracerProvider.builder().addSpanProcessor(SimpleSpanProcessor.create(spans)).build()).build();
-        String queue = "resq-tracing-" + UUID.randomUUID();
+        String queue = "resq_tracing_" + UUID.randomUUID().toString().replace("-", "");
         AtomicInteger calls = new AtomicInteger();
-        try (Queues queues = Queues.builder(RedisTransport.create(Brokers.redisUri()))
-                .interceptor(ResqTracing.builder(otel).messagingSystem("redis").build()).build()) {
+        try (Queues queues = Queues.builder(RabbitMqTransport.create(Brokers.rabbitMqUri()))
+                .interceptor(ResqTracing.builder(otel).messagingSystem("rabbitmq").build()).build()) {
             queues.processor(queue, String.class).group("billing")
                     .retry(RetryPolicy.none())
                     .redelivery(RetryPolicy.fixed(Duration.ofMillis(100)).maxAttempts(2))
@@ -54,7 +54,7 @@ class RedisTracingTest {
             SpanData send = spans.getFinishedSpanItems().stream().filter(s -> s.getName().equals("send " + queue)).findFirst().orElseThrow();
             assertThat(send.getKind()).isEqualTo(SpanKind.PRODUCER);
             assertThat(send.getParentSpanId()).isEqualTo(ResqTracingTest.PARENT_SPAN_ID);
-            assertThat(send.getAttributes().get(Attributes.SYSTEM)).isEqualTo("redis");
+            assertThat(send.getAttributes().get(Attributes.SYSTEM)).isEqualTo("rabbitmq");
             assertThat(sent.headers()).containsEntry("tracestate", "vendor=x");
 
             List<SpanData> process = spans.getFinishedSpanItems().stream().filter(s -> s.getName().equals("process " + queue)).toList();
@@ -66,7 +66,7 @@ class RedisTracingTest {
                 assertThat(p.getParentSpanContext().getTraceState().get("vendor")).isEqualTo("x");
                 assertThat(p.getAttributes().get(Attributes.MESSAGE_ID)).isEqualTo(sent.id());
                 assertThat(p.getAttributes().get(Attributes.CONSUMER_GROUP)).isEqualTo("billing");
-                assertThat(p.getAttributes().get(Attributes.SYSTEM)).isEqualTo("redis");
+                assertThat(p.getAttributes().get(Attributes.SYSTEM)).isEqualTo("rabbitmq");
             });
             assertThat(process).extracting(p -> p.getAttributes().get(Attributes.ATTEMPT)).containsExactly(1L, 2L);
             assertThat(process).extracting(p -> p.getAttributes().get(Attributes.OUTCOME)).containsExactly("redelivered", "succeeded");
