@@ -102,7 +102,7 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
                 } catch (InterruptException e) {
                     throw e;
                 } catch (RuntimeException e) {
-                    if (skippedUnreadable(e)) {
+                    if (skippedPastUnreadable(e)) {
                         continue;
                     }
                     if (!recoverable(e)) {
@@ -148,6 +148,16 @@ final class PollLoop implements Runnable, ConsumerRebalanceListener {
      * The consumer would otherwise throw the same error on every poll, and a new consumer too.
      * A record of a damaged batch is skipped one offset at a time: each becomes a dead letter.
      */
+    private boolean skippedPastUnreadable(RuntimeException e) {
+        try {
+            return skippedUnreadable(e);
+        } catch (RuntimeException lookup) {
+            // Reading the position failed too (the broker went away, say): recover as from any error.
+            LOG.debug("Kafka consumer of topic '{}' could not skip past an unreadable record: {}", topic, lookup.toString());
+            return false;
+        }
+    }
+
     private boolean skippedUnreadable(RuntimeException e) {
         TopicPartition tp = null;
         long offset = -1;
