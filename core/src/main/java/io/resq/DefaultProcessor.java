@@ -665,6 +665,10 @@ final class DefaultProcessor<T> implements Processor<T> {
                 Batch<T> b = new Batch<>(messages);
                 for (Task t : live) {
                     listener.onReceived(t.msg);
+                    if (interceptors != null) {
+                        // Per message: onHandle, retrying and completed; a call covers the batch, so no Handling.call.
+                        t.handling = interceptors.onHandle(t.msg, group);
+                    }
                 }
                 Throwable error = callBatch(b, live);
                 long start = System.nanoTime();
@@ -678,6 +682,10 @@ final class DefaultProcessor<T> implements Processor<T> {
                         }
                     } catch (Throwable e) {
                         t.unexpected(e);
+                    } finally {
+                        if (t.handling != null) {
+                            t.handling.completed(t.outcome, t.outcome == Interceptor.Outcome.SUCCEEDED ? null : t.endFailure);
+                        }
                     }
                 }
             }

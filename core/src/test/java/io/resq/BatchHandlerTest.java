@@ -150,6 +150,35 @@ class BatchHandlerTest {
     }
 
     @Test
+    void interceptorsSeeEachMessageOfABatchAndItsOwnOutcome() throws Exception {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        Interceptor recording = new Interceptor() {
+            @Override
+            public Handling onHandle(Msg<?> msg, String group) {
+                seen.add("handle " + msg.id());
+                return new Handling() {
+                    @Override
+                    public void completed(Outcome outcome, Throwable failure) {
+                        seen.add(msg.id() + " " + outcome + (failure == null ? "" : " " + failure.getMessage()));
+                    }
+                };
+            }
+        };
+        try (Queues watched = Queues.builder(memory).interceptor(recording).build()) {
+            Enqueue<String> out = watched.enqueue("i", String.class);
+            for (int i = 0; i < 3; i++) {
+                out.send(Msg.builder("m" + i).id("id" + i).build());
+            }
+            watched.processor("i", String.class).batchSize(3).batchWait(Duration.ofSeconds(1)).redelivery(RetryPolicy.none())
+                    .batchHandler(batch -> batch.fail(batch.messages().get(1), new IllegalStateException("bad row"))).start();
+
+            assertThat(await(() -> seen.size() == 6)).as("seen %s", seen).isTrue();
+            assertThat(seen).containsExactlyInAnyOrder("handle id0", "handle id1", "handle id2",
+                    "id0 SUCCEEDED", "id1 DEAD_LETTERED bad row", "id2 SUCCEEDED");
+        }
+    }
+
+    @Test
     void aProcessorHasOneKindOfHandler() {
         assertThatThrownBy(() -> queues.processor("x", String.class).handler(p -> { }).batchHandler(b -> { }).start())
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("choose one");
