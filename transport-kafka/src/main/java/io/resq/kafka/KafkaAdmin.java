@@ -48,6 +48,9 @@ final class KafkaAdmin implements AutoCloseable {
     private final Optional<Integer> partitions;
     private final Optional<Short> replicationFactor;
     private final Set<String> knownTopics = ConcurrentHashMap.newKeySet();
+    /** Topics found missing by {@link #existing}, and when (nanoTime). */
+    private final Map<String, Long> missing = new ConcurrentHashMap<>();
+    private static final long MISSING_RECHECK_NANOS = TimeUnit.MINUTES.toNanos(1);
     /** Partition counts of topics described or created by this admin. */
     private final Map<String, Integer> partitionCounts = new ConcurrentHashMap<>();
     /** {@code retention.ms} of the retry topics delayed records went to. */
@@ -176,6 +179,39 @@ final class KafkaAdmin implements AutoCloseable {
         if (!created.isEmpty()) {
             awaitLeaders(created);
         }
+    }
+
+    /**
+     * Of {@code topics}, those the cluster has (or that this admin made). A topic found missing is
+     * not asked about again for a minute, so a sender that falls back for a missing topic does not
+     * describe it on every send.
+     */
+    List<String> existing(Collection<String> topics) {
+        List<String> out = new ArrayList<>();
+        List<String> ask = new ArrayList<>();
+        long now = System.nanoTime();
+        for (String t : topics) {
+            if (knownTopics.contains(t)) {
+                out.add(t);
+            } else {
+                Long missingSince = missing.get(t);
+                if (missingSince == null || now - missingSince > MISSING_RECHECK_NANOS) {
+                    ask.add(t);
+                }
+            }
+        }
+        if (!ask.isEmpty()) {
+            List<String> absent = absent(ask);
+            for (String t : ask) {
+                if (absent.contains(t)) {
+                    missing.put(t, now);
+                } else {
+                    missing.remove(t);
+                    out.add(t);
+                }
+            }
+        }
+        return out;
     }
 
     /** Of {@code topics}, those the cluster does not have (or will not describe); the others become known. */

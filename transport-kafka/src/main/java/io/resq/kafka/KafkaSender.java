@@ -106,8 +106,8 @@ final class KafkaSender implements Sender {
         }
         // A copy for one group goes to that group's retry topic, due or not: no other group reads it.
         // The delay picks the tier, so a long delay never holds back a short one (DelayTiers).
-        String target = m.group() != null ? DelayTiers.topicFor(transport.retryTopic(topic, m.group()), m.delay().toMillis())
-                : due == 0 ? topic : DelayTiers.topicFor(transport.retryTopic(topic), m.delay().toMillis());
+        String target = m.group() != null ? transport.retryTarget(transport.retryTopic(topic, m.group()), m.delay().toMillis())
+                : due == 0 ? topic : transport.retryTarget(transport.retryTopic(topic), m.delay().toMillis());
         return new ProducerRecord<>(target, null, null, key, m.body(), headers);
     }
 

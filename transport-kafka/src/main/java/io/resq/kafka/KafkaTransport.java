@@ -59,6 +59,8 @@ public final class KafkaTransport implements Transport {
     private final KafkaAdmin admin;
     private final Producer<byte[], byte[]> producer;
     private final boolean autoCreateTopics;
+    /** Missing tier topics already warned about. */
+    private final Set<String> missingTiersLogged = ConcurrentHashMap.newKeySet();
     private final String retrySuffix;
     private final Duration connectTimeout;
     private final Duration closeTimeout;
@@ -124,7 +126,17 @@ public final class KafkaTransport implements Transport {
         List<String> retries = new ArrayList<>(DelayTiers.all(retryTopic(queue)));
         retries.addAll(DelayTiers.all(retryTopic(queue, group)));
         ensureTopics(List.of(queue));
-        ensureTopics(retries, queue);
+        if (autoCreateTopics) {
+            ensureTopics(retries, queue);
+        } else {
+            // Topics someone else provisions: read the tiers that exist (a consumer subscribed to a
+            // missing topic warns on every metadata refresh); senders fall back to the base topic.
+            List<String> tiers = new ArrayList<>(retries);
+            tiers.remove(retryTopic(queue));
+            tiers.remove(retryTopic(queue, group));
+            List<String> present = admin.existing(tiers);
+            retries.removeIf(t -> tiers.contains(t) && !present.contains(t));
+        }
         // One set of settings for every consumer this receiver makes: a replacement keeps the static member id.
         Map<String, Object> consumerConfig = config.consumer(group, queue);
         KafkaReceiver[] self = new KafkaReceiver[1];
@@ -218,6 +230,24 @@ public final class KafkaTransport implements Transport {
 
     String bootstrap() {
         return config.bootstrap();
+    }
+
+    /**
+     * The retry topic a record delayed by {@code delayMs} goes to: its delay tier's topic, or with
+     * {@code autoCreateTopics(false)} the base topic when that tier's topic was not provisioned
+     * (logged once per topic), where a long delay can hold back shorter ones.
+     */
+    String retryTarget(String base, long delayMs) {
+        String tier = DelayTiers.topicFor(base, delayMs);
+        if (autoCreateTopics || tier.equals(base) || !admin.existing(List.of(tier)).isEmpty()) {
+            return tier;
+        }
+        if (missingTiersLogged.add(tier)) {
+            LOG.warn("Kafka topic '{}' at {} does not exist and autoCreateTopics is off: records delayed by {} ms and the like go "
+                    + "to '{}', where they can hold back shorter delays; create '{}' to keep them apart", tier, config.bootstrap(),
+                    delayMs, base, tier);
+        }
+        return base;
     }
 
     /** The {@code retention.ms} of {@code topic}, or -1 for unlimited or unknown. */

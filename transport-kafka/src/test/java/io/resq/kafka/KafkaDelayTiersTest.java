@@ -54,6 +54,34 @@ class KafkaDelayTiersTest {
     }
 
     @Test
+    void withTopicsProvisionedByOthersAMissingTierFallsBackToTheBaseTopic() throws Exception {
+        String topic = "tiers_own_" + UUID.randomUUID().toString().substring(0, 8);
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", TestKafka.bootstrapServers()))) {
+            // What an operator made: the topic and its base retry topics, no tier topics.
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1), new NewTopic(topic + "_retry", 1, (short) 1),
+                    new NewTopic(topic + "_retry-g", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            try (KafkaTransport transport = KafkaTransport.builder(Map.of("bootstrap.servers", TestKafka.bootstrapServers()))
+                    .autoCreateTopics(false).build();
+                 Receiver receiver = transport.receiver(topic, ReceiverOptions.group("g"))) {
+                transport.sender(topic).send(List.of(new Outbound("later", "k", Map.of(), "{}".getBytes(StandardCharsets.UTF_8),
+                        Duration.ofSeconds(11), "g"))).get(30, TimeUnit.SECONDS);
+
+                List<String> got = new ArrayList<>();
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+                while (got.isEmpty() && System.nanoTime() < until) {
+                    for (Delivery d : receiver.poll(10, Duration.ofMillis(200))) {
+                        got.add(d.id());
+                        d.ack();
+                    }
+                }
+                assertThat(got).containsExactly("later");
+            }
+            assertThat(admin.listTopics().names().get(30, TimeUnit.SECONDS)).as("nothing created")
+                    .doesNotContain(topic + "_retry-g-10s", topic + "_retry-g-5m", topic + "_retry-10s");
+        }
+    }
+
+    @Test
     void eachDelayGoesToTheTierThatBoundsHowLongItCanBeHeldBack() {
         assertThat(DelayTiers.topicFor("t_retry-g", 0)).isEqualTo("t_retry-g");
         assertThat(DelayTiers.topicFor("t_retry-g", 9_999)).isEqualTo("t_retry-g");
