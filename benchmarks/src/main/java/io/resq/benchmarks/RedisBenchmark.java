@@ -25,7 +25,8 @@ import redis.clients.jedis.resps.StreamEntry;
  * consuming (a latency figure: one round trip per message); (2) send N more pipelined, at most
  * {@value #WINDOW} unanswered (raw: a Jedis pipeline of {@value #WINDOW} {@code XADD}s, then its
  * sync; resq: {@code sendAsync} with a window of {@value #WINDOW} outstanding futures), the
- * throughput figure; (3) one consumer drains the first backlog through a consumer group, acking each
+ * throughput figure, and once more through resq's send channel ({@code messages().put}, timed
+ * until {@code XLEN} shows all N, polled every 5 ms; the raw side repeats its pipeline there); (3) one consumer drains the first backlog through a consumer group, acking each
  * message ({@code XACK} per message; resq: a {@code Processor} with a no-op handler, concurrency 1);
  * (4) a producer thread and the consumer run together, giving end-to-end throughput and the
  * p50/p99 latency from send to handler. Same Redis, same durability, same ack settings. Every
@@ -65,8 +66,9 @@ public final class RedisBenchmark {
         for (Result[] pair : new Result[][] {{raw1, resq1}, {raw2, resq2}}) {
             print("raw Jedis", pair[0]);
             print("resq", pair[1]);
-            System.out.printf("ratio resq/raw: send %.2f, pipelined send %.2f, consume %.2f, end-to-end %.2f%n",
+            System.out.printf("ratio resq/raw: send %.2f, pipelined send %.2f, send channel/pipeline %.2f, consume %.2f, end-to-end %.2f%n",
                     pair[1].send.rate / pair[0].send.rate, pair[1].pipelined.rate / pair[0].pipelined.rate,
+                    pair[1].channel.rate / pair[0].channel.rate,
                     pair[1].consume.rate / pair[0].consume.rate, pair[1].e2e.rate / pair[0].e2e.rate);
         }
     }
@@ -81,18 +83,19 @@ public final class RedisBenchmark {
     /**
      * @param send      one send at a time, nothing consuming
      * @param pipelined sends with up to {@link #WINDOW} in flight, nothing consuming
+     * @param channel   resq: the send channel; raw: the pipeline again
      * @param consume   consumed (and acked) from a backlog of n
      * @param e2e       producer and consumer running together
      */
-    private record Result(Phase send, Phase pipelined, Phase consume, Phase e2e, long p50Micros, long p99Micros) {
+    private record Result(Phase send, Phase pipelined, Phase channel, Phase consume, Phase e2e, long p50Micros, long p99Micros) {
     }
 
     private static void print(String name, Result r) {
-        System.out.printf("%-10s send %,8.0f msg/s   pipelined %,8.0f msg/s   consume %,8.0f msg/s   together %,8.0f msg/s"
-                        + "   latency p50 %,9d us  p99 %,9d us%n",
-                name, r.send.rate, r.pipelined.rate, r.consume.rate, r.e2e.rate, r.p50Micros, r.p99Micros);
-        System.out.printf("%-10s per message: send %s   pipelined %s   consume %s   together %s%n",
-                "", r.send.cost, r.pipelined.cost, r.consume.cost, r.e2e.cost);
+        System.out.printf("%-10s send %,8.0f msg/s   pipelined %,8.0f msg/s   channel %,8.0f msg/s   consume %,8.0f msg/s"
+                        + "   together %,8.0f msg/s   latency p50 %,9d us  p99 %,9d us%n",
+                name, r.send.rate, r.pipelined.rate, r.channel.rate, r.consume.rate, r.e2e.rate, r.p50Micros, r.p99Micros);
+        System.out.printf("%-10s per message: send %s   pipelined %s   channel %s   consume %s   together %s%n",
+                "", r.send.cost, r.pipelined.cost, r.channel.cost, r.consume.cost, r.e2e.cost);
     }
 
 
@@ -103,6 +106,11 @@ public final class RedisBenchmark {
 
         /** Sends n fresh bodies with at most {@link #WINDOW} unanswered; returns when all are answered. */
         void sendPipelined(String stream, int n) throws Exception;
+
+        /** Sends n fresh bodies the side's fastest way; returns when Redis holds them all. */
+        default void sendChannel(String stream, int n) throws Exception {
+            sendPipelined(stream, n);
+        }
 
         /**
          * Consumes n messages from stream, recording latencies; returns when all were acked, with a
@@ -126,6 +134,12 @@ public final class RedisBenchmark {
         start = System.nanoTime();
         side.sendPipelined(piped, n);
         Phase pipelined = Phase.of(n, System.nanoTime() - start, Cost.now().since(cost, n));
+
+        String channelled = "bench_channel_" + UUID.randomUUID();
+        cost = Cost.now();
+        start = System.nanoTime();
+        side.sendChannel(channelled, n);
+        Phase channel = Phase.of(n, System.nanoTime() - start, Cost.now().since(cost, n));
 
         cost = Cost.now();
         start = System.nanoTime();
@@ -155,9 +169,9 @@ public final class RedisBenchmark {
         producer.join();
         side.close();
         try (RedisClient client = RedisClient.create(System.getenv().getOrDefault("RESQ_REDIS_URI", "redis://127.0.0.1:6379"))) {
-            client.del(backlog, piped, together, backlog + "_deadletter", together + "_deadletter");
+            client.del(backlog, piped, channelled, together, backlog + "_deadletter", together + "_deadletter");
         }
-        return new Result(send, pipelined, consume, e2e, TimedBody.percentileMicros(latencies, 0.50),
+        return new Result(send, pipelined, channel, consume, e2e, TimedBody.percentileMicros(latencies, 0.50),
                 TimedBody.percentileMicros(latencies, 0.99));
     }
 
@@ -243,6 +257,24 @@ public final class RedisBenchmark {
                 window.acquire(WINDOW);
                 if (failed.get() != null) {
                     throw new IllegalStateException("a pipelined send failed", failed.get());
+                }
+            }
+
+            @Override
+            public void sendChannel(String stream, int count) throws Exception {
+                Enqueue<String> out = enqueues.computeIfAbsent(stream, q -> queues.enqueue(q, String.class));
+                for (int i = 0; i < count; i++) {
+                    out.messages().put(TimedBody.of(System.nanoTime()));
+                }
+                // The channel is best effort and has no per-message answer: done when the stream (named
+                // as the queue) holds them all.
+                try (RedisClient client = RedisClient.create(uri)) {
+                    while (client.xlen(stream) < count) {
+                        if (!out.deadLetters().isEmpty()) {
+                            throw new IllegalStateException(out.deadLetters().size() + " messages could not be sent");
+                        }
+                        Thread.sleep(5);
+                    }
                 }
             }
 
