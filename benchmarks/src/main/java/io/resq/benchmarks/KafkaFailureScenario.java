@@ -38,8 +38,8 @@ import org.slf4j.LoggerFactory;
  */
 final class KafkaFailureScenario {
 
-    private static final Duration BACKOFF = Duration.ofMillis(10);
-    private static final int ATTEMPTS = 3;
+    static final Duration BACKOFF = Duration.ofMillis(10);
+    static final int ATTEMPTS = 3;
     private static final Logger LOG = LoggerFactory.getLogger(KafkaFailureScenario.class);
 
     private KafkaFailureScenario() {
@@ -64,18 +64,18 @@ final class KafkaFailureScenario {
     }
 
     /** The records' bodies carry their index instead of a send time; every tenth fails. */
-    private static boolean fails(String body) {
+    static boolean fails(String body) {
         return TimedBody.sentAt(body) % 10 == 0;
     }
 
-    private static void handle(String body) {
+    static void handle(String body) {
         if (fails(body)) {
             throw new IllegalStateException("this record always fails");
         }
     }
 
     /** Settles the n records: notes the first handler call and the moment the last one is done. */
-    private static final class Tally {
+    static final class Tally {
         final int n;
         final AtomicInteger ok = new AtomicInteger();
         final AtomicInteger dead = new AtomicInteger();

@@ -32,6 +32,8 @@ import redis.clients.jedis.resps.StreamEntry;
  * p50/p99 latency from send to handler. Same Redis, same durability, same ack settings. Every
  * phase also prints the process's CPU time and heap allocation per message ({@link Cost}).
  *
+ * <p>Then, unless the second argument is 0, the 10%-failing scenario of {@link RedisFailureScenario}.
+ *
  * <p>The raw side sends the bare 200-byte body (and an id field), not resq's envelope, and reads
  * it without decoding: it is the floor, as the plain raw side of {@link KafkaBenchmark} is.
  *
@@ -47,9 +49,10 @@ public final class RedisBenchmark {
     private RedisBenchmark() {
     }
 
-    /** Args: [message count, default 100000]. */
+    /** Args: [message count, default 100000] [messages in the 10%-failing scenario, default 10000, 0 skips it]. */
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
+        int failing = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
         String uri = System.getenv().getOrDefault("RESQ_REDIS_URI", "redis://127.0.0.1:6379");
         System.out.printf("Redis Streams benchmark: %,d messages of ~%d bytes, sync and pipelined (window %,d) sends,"
                 + " 1 consumer acking each message, %s%n", n, TimedBody.SIZE, WINDOW, uri.replaceAll("//[^@/]*@", "//***@"));
@@ -70,6 +73,16 @@ public final class RedisBenchmark {
                     pair[1].send.rate / pair[0].send.rate, pair[1].pipelined.rate / pair[0].pipelined.rate,
                     pair[1].channel.rate / pair[0].channel.rate,
                     pair[1].consume.rate / pair[0].consume.rate, pair[1].e2e.rate / pair[0].e2e.rate);
+        }
+        if (failing > 0) {
+            // One round per side after a short warm-up of each: a round is mostly the policy's sleeping.
+            RedisFailureScenario.raw(uri, Math.min(failing, 1_000));
+            RedisFailureScenario.resq(uri, Math.min(failing, 1_000));
+            KafkaFailureScenario.Outcome fr = RedisFailureScenario.raw(uri, failing);
+            KafkaFailureScenario.Outcome fq = RedisFailureScenario.resq(uri, failing);
+            fr.print("raw+decode");
+            fq.print("resq");
+            System.out.printf("ratio resq/raw, 10%% failing: %.2f%n", fq.rate() / fr.rate());
         }
     }
 
