@@ -96,8 +96,8 @@ public final class InMemoryProcessorBenchmark {
             double[] plain = new double[rounds];
             for (int round = -warmupRounds; round < rounds; round++) {
                 boolean observedFirst = Math.floorMod(round, 2) == 0;
-                double a = observedFirst ? resqRound(c, true) : resqRound(c, false);
-                double b = observedFirst ? resqRound(c, false) : resqRound(c, true);
+                double a = observedFirst ? resqRound(c, true).rate() : resqRound(c, false).rate();
+                double b = observedFirst ? resqRound(c, false).rate() : resqRound(c, true).rate();
                 double o = observedFirst ? a : b;
                 double p = observedFirst ? b : a;
                 System.out.printf("processor concurrency %d %s: with metrics and tracing %,.0f msg/s, without %,.0f msg/s%n",
@@ -119,34 +119,46 @@ public final class InMemoryProcessorBenchmark {
         for (int c : concurrencies) {
             double[] resq = new double[rounds];
             double[] plain = new double[rounds];
+            double[][] resqCost = new double[2][rounds];
+            double[][] plainCost = new double[2][rounds];
             for (int round = -warmupRounds; round < rounds; round++) {
                 // Alternate who goes first, so a burst of load from elsewhere does not always hit the same side.
                 boolean resqFirst = Math.floorMod(round, 2) == 0;
-                double a = resqFirst ? resqRound(c) : plainRound(c);
-                double b = resqFirst ? plainRound(c) : resqRound(c);
-                double r = resqFirst ? a : b;
-                double p = resqFirst ? b : a;
-                System.out.printf("processor concurrency %d %s: resq %,.0f msg/s, baseline %,.0f msg/s%n",
-                        c, round < 0 ? "warm-up" : "round " + (round + 1), r, p);
+                Round a = resqFirst ? resqRound(c) : plainRound(c);
+                Round b = resqFirst ? plainRound(c) : resqRound(c);
+                Round r = resqFirst ? a : b;
+                Round p = resqFirst ? b : a;
+                System.out.printf("processor concurrency %d %s: resq %,.0f msg/s (%s), baseline %,.0f msg/s (%s)%n",
+                        c, round < 0 ? "warm-up" : "round " + (round + 1), r.rate, r.cost, p.rate, p.cost);
                 if (round >= 0) {
-                    resq[round] = r;
-                    plain[round] = p;
+                    resq[round] = r.rate;
+                    plain[round] = p.rate;
+                    resqCost[0][round] = r.cost.cpuUs();
+                    resqCost[1][round] = r.cost.allocBytes();
+                    plainCost[0][round] = p.cost.cpuUs();
+                    plainCost[1][round] = p.cost.allocBytes();
                 }
             }
             rows.add(new CoreRow(String.format("processor, no-op handler, concurrency %d (%,d msgs/round)", c, messages),
-                    median(resq), median(plain), "resq " + range(resq) + "; baseline " + range(plain)));
+                    median(resq), median(plain), "resq " + range(resq) + "; baseline " + range(plain)
+                    + String.format("; per message (medians) resq %.2f us CPU, %,.0f B, baseline %.2f us CPU, %,.0f B",
+                    median(resqCost[0]), median(resqCost[1]), median(plainCost[0]), median(plainCost[1]))));
         }
         return rows;
     }
 
+    /** One side's round: messages per second, and CPU and heap allocation per message of the whole process. */
+    private record Round(double rate, Cost.PerMessage cost) {
+    }
+
     // ------------------------------------------------------------------ resq
 
-    private double resqRound(int concurrency) throws InterruptedException {
+    private Round resqRound(int concurrency) throws InterruptedException {
         return resqRound(concurrency, false);
     }
 
     /** A resq round; {@code observed}: with ResqMetrics and ResqTracing registered. */
-    private double resqRound(int concurrency, boolean observed) throws InterruptedException {
+    private Round resqRound(int concurrency, boolean observed) throws InterruptedException {
         LongAdder sink = new LongAdder();
         CountDownLatch acked = new CountDownLatch(messages);
         Listener counter = new Listener() {
@@ -171,6 +183,7 @@ public final class InMemoryProcessorBenchmark {
                 out.send(o);
             }
             settle();
+            Cost cost = Cost.now();
             long start = System.nanoTime();
             queues.processor(QUEUE, CoreOrder.class)
                     .concurrency(concurrency)
@@ -179,8 +192,9 @@ public final class InMemoryProcessorBenchmark {
                     .start();
             await(acked, "resq");
             long elapsed = System.nanoTime() - start;
+            Cost.PerMessage perMessage = Cost.now().since(cost, messages); // before close stops the workers
             check("resq", sink);
-            return messages / (elapsed / 1e9);
+            return new Round(messages / (elapsed / 1e9), perMessage);
         } finally {
             if (tracerProvider != null) {
                 tracerProvider.close();
@@ -208,7 +222,7 @@ public final class InMemoryProcessorBenchmark {
 
     // ------------------------------------------------------------------ baseline
 
-    private double plainRound(int concurrency) throws InterruptedException, JsonProcessingException {
+    private Round plainRound(int concurrency) throws InterruptedException, JsonProcessingException {
         LongAdder sink = new LongAdder();
         LongAdder succeeded = new LongAdder();
         LongAdder failed = new LongAdder();
@@ -218,6 +232,7 @@ public final class InMemoryProcessorBenchmark {
             queue.add(mapper.writeValueAsBytes(o));
         }
         settle();
+        Cost cost = Cost.now();
         long start = System.nanoTime();
         ExecutorService pool = Executors.newFixedThreadPool(concurrency);
         for (int i = 0; i < concurrency; i++) {
@@ -238,12 +253,13 @@ public final class InMemoryProcessorBenchmark {
         }
         await(done, "baseline");
         long elapsed = System.nanoTime() - start;
+        Cost.PerMessage perMessage = Cost.now().since(cost, messages); // before the pool's threads end
         pool.shutdown();
         if (failed.sum() != 0 || succeeded.sum() != messages) {
             throw new IllegalStateException("baseline: " + succeeded.sum() + " succeeded, " + failed.sum() + " failed");
         }
         check("baseline", sink);
-        return messages / (elapsed / 1e9);
+        return new Round(messages / (elapsed / 1e9), perMessage);
     }
 
     // ------------------------------------------------------------------ shared

@@ -11,7 +11,6 @@ import io.resq.spi.Outbound;
 import io.resq.spi.Receiver;
 import io.resq.spi.ReceiverOptions;
 import io.resq.spi.Sender;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -31,6 +30,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -44,8 +45,18 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * run together, giving end-to-end throughput and p50/p99 latency from send to handler. A third
  * side drives the transport SPI directly ({@code Sender}, {@code Receiver} poll and ack, no
  * envelope, no processor) to show which part of a gap is the transport's and which the core's.
+ * A fourth, "raw+decode", is the raw client doing the useful work resq does: its producer writes
+ * the same envelope JSON (and the same three headers) resq writes, and its consumer decodes each
+ * body with Jackson, calls the same handler and commits after each poll; the plain raw side only
+ * counts records, so it is the floor, not a fair opponent.
  * Each phase also prints the CPU time of the whole process per message (clients and, when
- * embedded, the broker): on a small machine the phases are CPU-bound and that figure explains them.
+ * embedded, the broker) and the heap bytes allocated per message by all live threads (see
+ * {@link Cost}): on a small machine the phases are CPU-bound and those figures explain them.
+ *
+ * <p>After the comparison, a failure scenario (skipped with a third argument of 0): a preloaded
+ * topic of 10,000 records of which every tenth always fails; resq retries each failing call
+ * twice more in process 10 ms apart and then dead-letters it (no redelivery), the raw client does
+ * the same by hand (sleep, retry, produce to a dead-letter topic, flush before the commit).
  *
  * <p>Run: {@code mvn -q install -DskipTests} then
  * {@code java -cp benchmarks/target/classes:<mvn -pl benchmarks dependency:build-classpath> io.resq.benchmarks.KafkaBenchmark 100000}
@@ -61,10 +72,14 @@ public final class KafkaBenchmark {
     private KafkaBenchmark() {
     }
 
-    /** Args: [message count, default 100000] [resq processor concurrency, default 1]. */
+    /**
+     * Args: [message count, default 100000] [resq processor concurrency, default 1]
+     * [records in the failure scenario, default 10000, 0 skips it].
+     */
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
         int concurrency = args.length > 1 ? Integer.parseInt(args[1]) : 1;
+        int failing = args.length > 2 ? Integer.parseInt(args[2]) : 10_000;
         String external = System.getenv("RESQ_KAFKA_BOOTSTRAP");
         EmbeddedKafka embedded = external == null || external.isBlank() ? EmbeddedKafka.start() : null;
         String bootstrap = embedded != null ? embedded.bootstrapServers() : external;
@@ -77,25 +92,44 @@ public final class KafkaBenchmark {
             // of the CPU in a second round, measured), so after a short warm-up a round's figures
             // depended on how much compiling was still going on.
             run(new Raw(bootstrap), n);
+            run(new RawDecode(bootstrap), n);
             run(new Spi(bootstrap), n);
             run(new Resq(bootstrap, concurrency), n);
 
             // Alternating rounds, best of each figure: a shared, loaded machine otherwise decides the ratio.
             Result raw = null;
+            Result decode = null;
             Result spi = null;
             Result resq = null;
             for (int round = 0; round < ROUNDS; round++) {
                 raw = Result.best(raw, run(new Raw(bootstrap), n));
+                decode = Result.best(decode, run(new RawDecode(bootstrap), n));
                 spi = Result.best(spi, run(new Spi(bootstrap), n));
                 resq = Result.best(resq, run(new Resq(bootstrap, concurrency), n));
             }
             print("raw Kafka", raw);
+            print("raw+decode", decode);
             print("transport", spi);
             print("resq", resq);
+            System.out.println("raw+decode: the raw producer writes resq's envelope JSON and headers; the raw consumer decodes"
+                    + " every body with Jackson, calls the handler, commitAsync after each poll");
             System.out.printf("ratio transport SPI/raw: send %.2f, consume %.2f, together %.2f (the Kafka transport alone)%n",
                     spi.send.rate / raw.send.rate, spi.consume.rate / raw.consume.rate, spi.e2e.rate / raw.e2e.rate);
             System.out.printf("ratio resq/raw: send %.2f, consume %.2f, together %.2f%n",
                     resq.send.rate / raw.send.rate, resq.consume.rate / raw.consume.rate, resq.e2e.rate / raw.e2e.rate);
+            System.out.printf("ratio resq/raw+decode: send %.2f, consume %.2f, together %.2f%n",
+                    resq.send.rate / decode.send.rate, resq.consume.rate / decode.consume.rate, resq.e2e.rate / decode.e2e.rate);
+            if (failing > 0) {
+                // One round per side after a short warm-up of each: a round is seconds of sleeping
+                // retries (100 failing records x 2 x 10 ms per 1,000), not CPU.
+                KafkaFailureScenario.raw(bootstrap, Math.min(failing, 1_000));
+                KafkaFailureScenario.resq(bootstrap, Math.min(failing, 1_000));
+                KafkaFailureScenario.Outcome fr = KafkaFailureScenario.raw(bootstrap, failing);
+                KafkaFailureScenario.Outcome fq = KafkaFailureScenario.resq(bootstrap, failing);
+                fr.print("raw+decode");
+                fq.print("resq");
+                System.out.printf("ratio resq/raw, 10%% failing: %.2f%n", fq.rate() / fr.rate());
+            }
         } finally {
             if (embedded != null) {
                 embedded.close();
@@ -107,10 +141,11 @@ public final class KafkaBenchmark {
      * One phase's figures.
      *
      * @param rate    messages per second
-     * @param cpuUs   CPU time of this whole process per message, in microseconds: both clients and,
-     *                when embedded, the broker; on a machine with few cores this is what bounds the rate
+     * @param cost    CPU time of this whole process per message (both clients and, when embedded, the
+     *                broker; on a machine with few cores this is what bounds the rate) and heap bytes
+     *                allocated per message
      */
-    private record Phase(double rate, double cpuUs) {
+    private record Phase(double rate, Cost.PerMessage cost) {
         static Phase better(Phase a, Phase b) {
             return b.rate > a.rate ? b : a;
         }
@@ -131,17 +166,12 @@ public final class KafkaBenchmark {
     private static void print(String name, Result r) {
         System.out.printf("%-10s send %,9.0f msg/s   consume %,9.0f msg/s   together %,9.0f msg/s   latency p50 %,7d us  p99 %,7d us%n",
                 name, r.send.rate, r.consume.rate, r.e2e.rate, r.p50Micros, r.p99Micros);
-        System.out.printf("%-10s CPU per message (whole process): send %.1f us   consume %.1f us   together %.1f us%n",
-                "", r.send.cpuUs, r.consume.cpuUs, r.e2e.cpuUs);
-    }
-
-    /** CPU time used by this process so far, in nanoseconds. */
-    private static long cpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+        System.out.printf("%-10s per message (whole process): send %s   consume %s   together %s%n",
+                "", r.send.cost, r.consume.cost, r.e2e.cost);
     }
 
     /** One side of the comparison: how to send one message asynchronously, and how to consume a topic. */
-    private abstract static class Side implements AutoCloseable {
+    abstract static class Side implements AutoCloseable {
         final String bootstrap;
 
         Side(String bootstrap) {
@@ -156,15 +186,15 @@ public final class KafkaBenchmark {
     }
 
     /** Counts records, records their latency, and notes when the first and the last arrived. */
-    private static final class Counter {
+    static final class Counter {
         final int n;
         final long[] latencies;
         final AtomicInteger received = new AtomicInteger();
         final AtomicLong first = new AtomicLong();
         final CountDownLatch done = new CountDownLatch(1);
         volatile long last;
-        volatile long firstCpu;
-        volatile long lastCpu;
+        volatile Cost firstCost;
+        volatile Cost lastCost;
 
         Counter(int n) {
             this.n = n;
@@ -175,7 +205,7 @@ public final class KafkaBenchmark {
             long now = System.nanoTime();
             int i = received.getAndIncrement();
             if (i == 0) {
-                firstCpu = cpuNanos();
+                firstCost = Cost.now();
                 first.set(now);
             }
             if (i < n) {
@@ -183,15 +213,15 @@ public final class KafkaBenchmark {
             }
             if (i == n - 1) {
                 last = now;
-                lastCpu = cpuNanos();
+                lastCost = Cost.now();
                 done.countDown();
             }
         }
 
-        /** Waits like {@link #await} and returns the process CPU time from the first record to the last. */
-        long awaitCpu(String what) throws InterruptedException {
+        /** Waits like {@link #await} and returns the cost per message from the first record to the last. */
+        Cost.PerMessage awaitCost(String what) throws InterruptedException {
             await(what);
-            return lastCpu - firstCpu;
+            return lastCost.since(firstCost, n);
         }
 
         void await(String what) throws InterruptedException {
@@ -204,28 +234,28 @@ public final class KafkaBenchmark {
     private static Result run(Side side, int n) throws Exception {
         try (side) {
             String backlog = topic(side.bootstrap, "bench_backlog_");
-            long cpu = cpuNanos();
+            Cost cost = Cost.now();
             long start = System.nanoTime();
             sendAll(side, backlog, n);
-            Phase send = new Phase(n / ((System.nanoTime() - start) / 1e9), (cpuNanos() - cpu) / 1e3 / n);
+            Phase send = new Phase(n / ((System.nanoTime() - start) / 1e9), Cost.now().since(cost, n));
 
             Counter drained = new Counter(n);
-            long drainCpu;
+            Cost.PerMessage drainCost;
             try (AutoCloseable c = side.consume(backlog, drained)) {
-                drainCpu = drained.awaitCpu(side.getClass().getSimpleName() + " draining");
+                drainCost = drained.awaitCost(side.getClass().getSimpleName() + " draining");
             }
-            Phase consume = new Phase((n - 1) / ((drained.last - drained.first.get()) / 1e9), drainCpu / 1e3 / n);
+            Phase consume = new Phase((n - 1) / ((drained.last - drained.first.get()) / 1e9), drainCost);
 
             String together = topic(side.bootstrap, "bench_e2e_");
             Counter live = new Counter(n);
             Phase e2e;
             try (AutoCloseable c = side.consume(together, live)) {
                 Thread.sleep(1000); // let the consumer join before the clock starts
-                cpu = cpuNanos();
+                cost = Cost.now();
                 start = System.nanoTime();
                 sendAll(side, together, n);
                 live.await(side.getClass().getSimpleName() + " end-to-end");
-                e2e = new Phase(n / ((live.last - start) / 1e9), (cpuNanos() - cpu) / 1e3 / n);
+                e2e = new Phase(n / ((live.last - start) / 1e9), live.lastCost.since(cost, n));
             }
             return new Result(send, consume, e2e, TimedBody.percentileMicros(live.latencies, 0.50),
                     TimedBody.percentileMicros(live.latencies, 0.99));
@@ -250,7 +280,7 @@ public final class KafkaBenchmark {
         }
     }
 
-    private static String topic(String bootstrap, String prefix) throws Exception {
+    static String topic(String bootstrap, String prefix) throws Exception {
         String topic = prefix + UUID.randomUUID().toString().substring(0, 8);
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
             admin.createTopics(List.of(new NewTopic(topic, PARTITIONS, (short) 1))).all().get(30, TimeUnit.SECONDS);
@@ -297,6 +327,80 @@ public final class KafkaBenchmark {
                     c.commitSync();
                 }
             }, "bench-raw-consumer");
+            t.start();
+            return () -> {
+                stop.set(true);
+                t.join();
+            };
+        }
+
+        @Override
+        public void close() {
+            if (producer != null) {
+                producer.close();
+            }
+        }
+    }
+
+    /**
+     * The raw client doing resq's useful work: the producer sends resq's envelope JSON with the
+     * three headers resq's transport adds (id, attempt, format); the consumer decodes each body
+     * into {@link EnvelopeJson} with Jackson, calls the handler (the same one resq's processor
+     * calls), counts a failing handler instead of dying, and commits asynchronously after each poll.
+     */
+    static final class RawDecode extends Side {
+        private static final byte[] ATTEMPT = "1".getBytes(StandardCharsets.UTF_8);
+        private static final byte[] FORMAT = "envelope".getBytes(StandardCharsets.UTF_8);
+        private KafkaProducer<byte[], byte[]> producer;
+        final AtomicLong failures = new AtomicLong();
+
+        RawDecode(String bootstrap) {
+            super(bootstrap);
+        }
+
+        KafkaProducer<byte[], byte[]> producer() {
+            if (producer == null) {
+                producer = new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap, "acks", "all",
+                        "key.serializer", ByteArraySerializer.class.getName(), "value.serializer", ByteArraySerializer.class.getName()));
+            }
+            return producer;
+        }
+
+        /** The record resq's transport would send for {@code body} on {@code topic}. */
+        static ProducerRecord<byte[], byte[]> record(String topic, String body) {
+            EnvelopeJson envelope = EnvelopeJson.of(topic, body);
+            ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, envelope.toBytes());
+            r.headers().add("resq-attempt", ATTEMPT).add("resq-format", FORMAT)
+                    .add("resq-id", envelope.id().getBytes(StandardCharsets.UTF_8));
+            return r;
+        }
+
+        @Override
+        void send(String topic, String body, Consumer<Throwable> done) {
+            producer().send(record(topic, body), (md, e) -> done.accept(e));
+        }
+
+        @Override
+        AutoCloseable consume(String topic, Counter counter) {
+            AtomicBoolean stop = new AtomicBoolean();
+            Thread t = new Thread(() -> {
+                try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of("bootstrap.servers", bootstrap, "group.id", "bench",
+                        "enable.auto.commit", false, "auto.offset.reset", "earliest",
+                        "key.deserializer", ByteArrayDeserializer.class.getName(), "value.deserializer", ByteArrayDeserializer.class.getName()))) {
+                    c.subscribe(List.of(topic));
+                    while (!stop.get()) {
+                        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
+                            try {
+                                counter.accept(EnvelopeJson.read(r.value()).payload());
+                            } catch (Exception e) {
+                                failures.incrementAndGet();
+                            }
+                        }
+                        c.commitAsync();
+                    }
+                    c.commitSync();
+                }
+            }, "bench-raw-decode-consumer");
             t.start();
             return () -> {
                 stop.set(true);

@@ -2,6 +2,7 @@ package io.resq.benchmarks;
 
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.ConfirmCallback;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.DefaultConsumer;
@@ -16,8 +17,12 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.UUID;
+import java.util.NavigableSet;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -27,6 +32,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (manual acks). Both use a durable queue of the same type (quorum unless told otherwise). Prints
  * send throughput, end-to-end throughput, the resq/raw ratios and p50/p99 end-to-end latency (send
  * start to handler). The two alternate in rounds (4 by default) so that outside load hits both alike.
+ * Those are latency figures: one confirm round trip per message.
+ *
+ * <p>Then the throughput figures, in {@value #PIPELINED_ROUNDS} alternating rounds per side: the
+ * producer publishes N messages with up to {@value #WINDOW} unconfirmed (raw: a
+ * {@code ConfirmListener} releasing a window as confirms arrive, single or multiple; resq:
+ * {@code sendAsync} with the same window of outstanding futures), nothing consuming; then one
+ * consumer drains that backlog with a broker prefetch of {@value #BACKLOG_PREFETCH}, acking each
+ * message (raw: {@code basicAck} per delivery; resq: a {@code Processor}, concurrency 1, same
+ * prefetch). Every phase prints the process's CPU time and heap allocation per message
+ * ({@link Cost}); the broker runs in its own process and is not in those figures. The raw side
+ * publishes and reads the bare 200-byte body, not resq's envelope: it is the floor.
  *
  * <p>Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.resq.benchmarks.RabbitMqBenchmark -Dexec.args="100000 quorum"}
  * (RabbitMQ at {@code RESQ_RABBITMQ_URI} or 127.0.0.1:5672). Numbers compare within one run; they are not absolutes.
@@ -34,6 +50,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class RabbitMqBenchmark {
 
     private static final int PREFETCH = 16;
+    /** Unconfirmed publishes at most in the throughput phase. */
+    private static final int WINDOW = 1_000;
+    /** The broker's prefetch (basic.qos) when draining a backlog. */
+    private static final int BACKLOG_PREFETCH = 100;
+    private static final int PIPELINED_ROUNDS = 2;
 
     private RabbitMqBenchmark() {
     }
@@ -63,10 +84,152 @@ public final class RabbitMqBenchmark {
         print("raw client", raw);
         print("resq", resq);
         System.out.printf("ratio resq/raw: send %.2f, end-to-end %.2f%n", resq.sendRate() / raw.sendRate(), resq.e2eRate() / raw.e2eRate());
+
+        System.out.printf("Throughput: %,d messages per round, publish window %,d unconfirmed, then drain with prefetch %d%n",
+                n, WINDOW, BACKLOG_PREFETCH);
+        rawPipelined(factory, type, Math.min(n, 5_000));
+        resqPipelined(factory, type, Math.min(n, 5_000));
+        for (int r = 0; r < PIPELINED_ROUNDS; r++) {
+            Pipelined pr = rawPipelined(factory, type, n);
+            Pipelined pq = resqPipelined(factory, type, n);
+            pr.print("raw client");
+            pq.print("resq");
+            System.out.printf("ratio resq/raw: pipelined send %.2f, drain %.2f%n", pq.sendRate / pr.sendRate, pq.drainRate / pr.drainRate);
+        }
     }
 
-    /** One measurement: n messages, the send and end-to-end durations, every message's latency. */
-    private record Result(int n, long sendNanos, long e2eNanos, long[] latencies) {
+    /** A throughput round: publish rate with a window of confirms, and drain rate of that backlog, with their costs. */
+    private record Pipelined(double sendRate, Cost.PerMessage sendCost, double drainRate, Cost.PerMessage drainCost) {
+        void print(String name) {
+            System.out.printf("%-10s pipelined send %,9.0f msg/s (%s)   drain %,9.0f msg/s (%s)%n", name, sendRate, sendCost, drainRate, drainCost);
+        }
+    }
+
+    private static Pipelined rawPipelined(ConnectionFactory factory, QueueType type, int n) throws Exception {
+        String queue = "bench_raw_" + UUID.randomUUID();
+        try (Connection pub = factory.newConnection("bench-raw-publisher"); Connection sub = factory.newConnection("bench-raw-consumer")) {
+            Channel out = pub.createChannel();
+            out.queueDeclare(queue, true, false, false, Map.of("x-queue-type", type.name().toLowerCase()));
+            out.confirmSelect();
+            // Sequence numbers not yet confirmed; a confirm with multiple=true settles every one up to its tag.
+            ConcurrentSkipListSet<Long> unconfirmed = new ConcurrentSkipListSet<>();
+            Semaphore window = new Semaphore(WINDOW);
+            AtomicBoolean nacked = new AtomicBoolean();
+            ConfirmCallback settle = (tag, multiple) -> {
+                if (multiple) {
+                    NavigableSet<Long> head = unconfirmed.headSet(tag, true);
+                    int k = 0;
+                    while (head.pollFirst() != null) {
+                        k++;
+                    }
+                    window.release(k);
+                } else if (unconfirmed.remove(tag)) {
+                    window.release();
+                }
+            };
+            out.addConfirmListener(settle, (tag, multiple) -> {
+                nacked.set(true);
+                settle.handle(tag, multiple);
+            });
+            Cost cost = Cost.now();
+            long start = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                window.acquire();
+                AMQP.BasicProperties props = new AMQP.BasicProperties.Builder()
+                        .messageId(UUID.randomUUID().toString()).deliveryMode(2).build();
+                unconfirmed.add(out.getNextPublishSeqNo());
+                out.basicPublish("", queue, true, props, TimedBody.of(System.nanoTime()).getBytes(StandardCharsets.UTF_8));
+            }
+            window.acquire(WINDOW);
+            long sendNanos = System.nanoTime() - start;
+            Cost.PerMessage sendCost = Cost.now().since(cost, n);
+            if (nacked.get()) {
+                throw new IllegalStateException("the broker nacked a publish");
+            }
+
+            AtomicInteger received = new AtomicInteger();
+            CountDownLatch done = new CountDownLatch(1);
+            Channel in = sub.createChannel();
+            in.basicQos(BACKLOG_PREFETCH);
+            cost = Cost.now();
+            start = System.nanoTime();
+            in.basicConsume(queue, false, new DefaultConsumer(in) {
+                @Override
+                public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) throws java.io.IOException {
+                    TimedBody.sentAt(new String(body, StandardCharsets.UTF_8));
+                    getChannel().basicAck(envelope.getDeliveryTag(), false);
+                    if (received.incrementAndGet() == n) {
+                        done.countDown();
+                    }
+                }
+            });
+            if (!done.await(10, TimeUnit.MINUTES)) {
+                throw new IllegalStateException("raw drain got " + received.get() + " of " + n);
+            }
+            long drainNanos = System.nanoTime() - start;
+            Cost.PerMessage drainCost = Cost.now().since(cost, n);
+            out.queueDelete(queue);
+            return new Pipelined(n / (sendNanos / 1e9), sendCost, n / (drainNanos / 1e9), drainCost);
+        }
+    }
+
+    private static Pipelined resqPipelined(ConnectionFactory factory, QueueType type, int n) throws Exception {
+        String queue = "bench_resq_" + UUID.randomUUID();
+        RabbitMqTransport transport = RabbitMqTransport.builder(factory).queueType(type).connectionName("bench-resq").build();
+        try (Queues queues = Queues.using(transport)) {
+            Enqueue<String> out = queues.enqueue(queue, String.class);
+            Semaphore window = new Semaphore(WINDOW);
+            AtomicBoolean failed = new AtomicBoolean();
+            Cost cost = Cost.now();
+            long start = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                window.acquire();
+                out.sendAsync(TimedBody.of(System.nanoTime())).whenComplete((m, e) -> {
+                    if (e != null) {
+                        failed.set(true);
+                    }
+                    window.release();
+                });
+            }
+            window.acquire(WINDOW);
+            long sendNanos = System.nanoTime() - start;
+            Cost.PerMessage sendCost = Cost.now().since(cost, n);
+            if (failed.get()) {
+                throw new IllegalStateException("a send to " + queue + " failed");
+            }
+
+            AtomicInteger received = new AtomicInteger();
+            CountDownLatch done = new CountDownLatch(1);
+            cost = Cost.now();
+            start = System.nanoTime();
+            Processor<String> p = queues.processor(queue, String.class)
+                    .concurrency(1)
+                    .prefetch(BACKLOG_PREFETCH)
+                    .retry(RetryPolicy.none())
+                    .handler(s -> {
+                        TimedBody.sentAt(s);
+                        if (received.incrementAndGet() == n) {
+                            done.countDown();
+                        }
+                    })
+                    .start();
+            if (!done.await(10, TimeUnit.MINUTES)) {
+                throw new IllegalStateException("resq drain got " + received.get() + " of " + n);
+            }
+            long drainNanos = System.nanoTime() - start;
+            Cost.PerMessage drainCost = Cost.now().since(cost, n);
+            p.close();
+            deleteQueues(factory, queue, queue + "_deadletter");
+            return new Pipelined(n / (sendNanos / 1e9), sendCost, n / (drainNanos / 1e9), drainCost);
+        }
+    }
+
+    /**
+     * One measurement: n messages, the send and end-to-end durations, every message's latency, and
+     * the process's CPU microseconds and allocated bytes from the first send until the last message
+     * was handled (totals, so that rounds add up).
+     */
+    private record Result(int n, long sendNanos, long e2eNanos, long[] latencies, double cpuUs, double allocBytes) {
 
         static Result merge(Result a, Result b) {
             if (a == null) {
@@ -74,7 +237,12 @@ public final class RabbitMqBenchmark {
             }
             long[] all = Arrays.copyOf(a.latencies, a.latencies.length + b.latencies.length);
             System.arraycopy(b.latencies, 0, all, a.latencies.length, b.latencies.length);
-            return new Result(a.n + b.n, a.sendNanos + b.sendNanos, a.e2eNanos + b.e2eNanos, all);
+            return new Result(a.n + b.n, a.sendNanos + b.sendNanos, a.e2eNanos + b.e2eNanos, all,
+                    a.cpuUs + b.cpuUs, a.allocBytes + b.allocBytes);
+        }
+
+        Cost.PerMessage cost() {
+            return new Cost.PerMessage(cpuUs / n, allocBytes / n);
         }
 
         double sendRate() {
@@ -91,8 +259,8 @@ public final class RabbitMqBenchmark {
     }
 
     private static void print(String name, Result r) {
-        System.out.printf("%-10s %,d msgs  send %,9.0f msg/s   end-to-end %,9.0f msg/s   latency p50 %,8d us  p99 %,8d us%n",
-                name, r.n(), r.sendRate(), r.e2eRate(), r.percentileMicros(0.50), r.percentileMicros(0.99));
+        System.out.printf("%-10s %,d msgs  send %,9.0f msg/s   end-to-end %,9.0f msg/s   latency p50 %,8d us  p99 %,8d us   per message: %s%n",
+                name, r.n(), r.sendRate(), r.e2eRate(), r.percentileMicros(0.50), r.percentileMicros(0.99), r.cost());
     }
 
 
@@ -119,6 +287,7 @@ public final class RabbitMqBenchmark {
                     }
                 }
             });
+            Cost cost = Cost.now();
             long start = System.nanoTime();
             for (int i = 0; i < n; i++) {
                 AMQP.BasicProperties props = new AMQP.BasicProperties.Builder()
@@ -129,8 +298,9 @@ public final class RabbitMqBenchmark {
             long sendNanos = System.nanoTime() - start;
             done.await(10, TimeUnit.MINUTES);
             long e2eNanos = System.nanoTime() - start;
+            Cost.PerMessage total = Cost.now().since(cost, 1);
             out.queueDelete(queue);
-            return result(n, sendNanos, e2eNanos, latencies);
+            return result(n, sendNanos, e2eNanos, latencies, total);
         }
     }
 
@@ -154,6 +324,7 @@ public final class RabbitMqBenchmark {
                     })
                     .start();
             Enqueue<String> out = queues.enqueue(queue, String.class);
+            Cost cost = Cost.now();
             long start = System.nanoTime();
             for (int i = 0; i < n; i++) {
                 out.send(TimedBody.of(System.nanoTime()));
@@ -161,9 +332,10 @@ public final class RabbitMqBenchmark {
             long sendNanos = System.nanoTime() - start;
             done.await(10, TimeUnit.MINUTES);
             long e2eNanos = System.nanoTime() - start;
+            Cost.PerMessage total = Cost.now().since(cost, 1);
             p.close();
             deleteQueues(factory, queue, queue + "_deadletter");
-            return result(n, sendNanos, e2eNanos, latencies);
+            return result(n, sendNanos, e2eNanos, latencies, total);
         }
     }
 
@@ -175,7 +347,7 @@ public final class RabbitMqBenchmark {
         }
     }
 
-    private static Result result(int n, long sendNanos, long e2eNanos, long[] latencies) {
-        return new Result(n, sendNanos, e2eNanos, latencies);
+    private static Result result(int n, long sendNanos, long e2eNanos, long[] latencies, Cost.PerMessage total) {
+        return new Result(n, sendNanos, e2eNanos, latencies, total.cpuUs(), total.allocBytes());
     }
 }

@@ -9,20 +9,33 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.params.XReadGroupParams;
 import redis.clients.jedis.resps.StreamEntry;
 
 /**
- * The same workload through the raw Jedis client and through resq, in one run, in three phases:
+ * The same workload through the raw Jedis client and through resq, in one run, in four phases:
  * (1) send N messages of about 200 bytes one at a time, each waiting for Redis' reply, nothing
- * consuming; (2) one consumer drains that backlog through a consumer group, acking each message
- * ({@code XACK} per message; resq: a {@code Processor} with a no-op handler, concurrency 1);
- * (3) a producer thread and the consumer run together, giving end-to-end throughput and the
- * p50/p99 latency from send to handler. Same Redis, same durability, same ack settings.
+ * consuming (a latency figure: one round trip per message); (2) send N more pipelined, at most
+ * {@value #WINDOW} unanswered (raw: a Jedis pipeline of {@value #WINDOW} {@code XADD}s, then its
+ * sync; resq: {@code sendAsync} with a window of {@value #WINDOW} outstanding futures), the
+ * throughput figure, and once more through resq's send channel ({@code messages().put}, timed
+ * until {@code XLEN} shows all N, polled every 5 ms; the raw side repeats its pipeline there); (3) one consumer drains the first backlog through a consumer group, acking each
+ * message ({@code XACK} per message; resq: a {@code Processor} with a no-op handler, concurrency 1);
+ * (4) a producer thread and the consumer run together, giving end-to-end throughput and the
+ * p50/p99 latency from send to handler. Same Redis, same durability, same ack settings. Every
+ * phase also prints the process's CPU time and heap allocation per message ({@link Cost}).
+ *
+ * <p>Then, unless the second argument is 0, the 10%-failing scenario of {@link RedisFailureScenario}.
+ *
+ * <p>The raw side sends the bare 200-byte body (and an id field), not resq's envelope, and reads
+ * it without decoding: it is the floor, as the plain raw side of {@link KafkaBenchmark} is.
  *
  * <p>Run: {@code mvn -q -DskipTests install -pl core,testkit,transport-redis} then
  * {@code java -cp benchmarks/target/classes:<mvn -pl benchmarks dependency:build-classpath> io.resq.benchmarks.RedisBenchmark 100000}
@@ -30,80 +43,148 @@ import redis.clients.jedis.resps.StreamEntry;
  */
 public final class RedisBenchmark {
 
+    /** Messages in flight at most when sending pipelined. */
+    private static final int WINDOW = 1_000;
 
     private RedisBenchmark() {
     }
 
-    /** Args: [message count, default 100000]. */
+    /** Args: [message count, default 100000] [messages in the 10%-failing scenario, default 10000, 0 skips it]. */
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
+        int failing = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
         String uri = System.getenv().getOrDefault("RESQ_REDIS_URI", "redis://127.0.0.1:6379");
-        System.out.printf("Redis Streams benchmark: %,d messages of ~%d bytes, sync sends, 1 consumer acking each message, %s%n",
-                n, TimedBody.SIZE, uri.replaceAll("//[^@/]*@", "//***@"));
+        System.out.printf("Redis Streams benchmark: %,d messages of ~%d bytes, sync and pipelined (window %,d) sends,"
+                + " 1 consumer acking each message, %s%n", n, TimedBody.SIZE, WINDOW, uri.replaceAll("//[^@/]*@", "//***@"));
 
         // Warm up both paths so JIT and connection pools do not bias the first measurement.
         raw(uri, Math.min(n, 10_000));
         resq(uri, Math.min(n, 10_000));
 
-        Result raw = raw(uri, n);
-        Result resq = resq(uri, n);
-        print("raw Jedis", raw);
-        print("resq", resq);
-        System.out.printf("ratio resq/raw: send %.2f, consume %.2f, end-to-end %.2f%n",
-                resq.sendRate / raw.sendRate, resq.consumeRate / raw.consumeRate, resq.e2eRate / raw.e2eRate);
+        // Two rounds each, alternating, so that load from other processes hits both sides alike.
+        Result raw1 = raw(uri, n);
+        Result resq1 = resq(uri, n);
+        Result raw2 = raw(uri, n);
+        Result resq2 = resq(uri, n);
+        for (Result[] pair : new Result[][] {{raw1, resq1}, {raw2, resq2}}) {
+            print("raw Jedis", pair[0]);
+            print("resq", pair[1]);
+            System.out.printf("ratio resq/raw: send %.2f, pipelined send %.2f, send channel/pipeline %.2f, consume %.2f, end-to-end %.2f%n",
+                    pair[1].send.rate / pair[0].send.rate, pair[1].pipelined.rate / pair[0].pipelined.rate,
+                    pair[1].channel.rate / pair[0].channel.rate,
+                    pair[1].consume.rate / pair[0].consume.rate, pair[1].e2e.rate / pair[0].e2e.rate);
+        }
+        if (failing > 0) {
+            // One round per side after a short warm-up of each: a round is mostly the policy's sleeping.
+            RedisFailureScenario.raw(uri, Math.min(failing, 1_000));
+            RedisFailureScenario.resq(uri, Math.min(failing, 1_000));
+            KafkaFailureScenario.Outcome fr = RedisFailureScenario.raw(uri, failing);
+            KafkaFailureScenario.Outcome fq = RedisFailureScenario.resq(uri, failing);
+            fr.print("raw+decode");
+            fq.print("resq");
+            System.out.printf("ratio resq/raw, 10%% failing: %.2f%n", fq.rate() / fr.rate());
+        }
+    }
+
+    /** One phase: messages per second, and what each message cost the process. */
+    private record Phase(double rate, Cost.PerMessage cost) {
+        static Phase of(int n, long nanos, Cost.PerMessage cost) {
+            return new Phase(n / (nanos / 1e9), cost);
+        }
     }
 
     /**
-     * @param sendRate    sends per second, nothing consuming
-     * @param consumeRate messages per second consumed (and acked) from a backlog of n
-     * @param e2eRate     messages per second with producer and consumer running together
+     * @param send      one send at a time, nothing consuming
+     * @param pipelined sends with up to {@link #WINDOW} in flight, nothing consuming
+     * @param channel   resq: the send channel; raw: the pipeline again
+     * @param consume   consumed (and acked) from a backlog of n
+     * @param e2e       producer and consumer running together
      */
-    private record Result(double sendRate, double consumeRate, double e2eRate, long p50Micros, long p99Micros) {
+    private record Result(Phase send, Phase pipelined, Phase channel, Phase consume, Phase e2e, long p50Micros, long p99Micros) {
     }
 
     private static void print(String name, Result r) {
-        System.out.printf("%-10s send %,8.0f msg/s   consume %,8.0f msg/s   together %,8.0f msg/s   latency p50 %,9d us  p99 %,9d us%n",
-                name, r.sendRate, r.consumeRate, r.e2eRate, r.p50Micros, r.p99Micros);
+        System.out.printf("%-10s send %,8.0f msg/s   pipelined %,8.0f msg/s   channel %,8.0f msg/s   consume %,8.0f msg/s"
+                        + "   together %,8.0f msg/s   latency p50 %,9d us  p99 %,9d us%n",
+                name, r.send.rate, r.pipelined.rate, r.channel.rate, r.consume.rate, r.e2e.rate, r.p50Micros, r.p99Micros);
+        System.out.printf("%-10s per message: send %s   pipelined %s   channel %s   consume %s   together %s%n",
+                "", r.send.cost, r.pipelined.cost, r.channel.cost, r.consume.cost, r.e2e.cost);
     }
 
 
 
-    /** One side of the comparison: how to send one message and how to consume n. */
+    /** One side of the comparison: how to send one message, n pipelined, and how to consume n. */
     private interface Side extends AutoCloseable {
         void send(String stream, String body);
 
-        /** Consumes n messages from stream, recording latencies; returns when all were acked. */
-        void consume(String stream, int n, long[] latencies) throws Exception;
+        /** Sends n fresh bodies with at most {@link #WINDOW} unanswered; returns when all are answered. */
+        void sendPipelined(String stream, int n) throws Exception;
+
+        /** Sends n fresh bodies the side's fastest way; returns when Redis holds them all. */
+        default void sendChannel(String stream, int n) throws Exception {
+            sendPipelined(stream, n);
+        }
+
+        /**
+         * Consumes n messages from stream, recording latencies; returns when all were acked, with a
+         * cost reading taken then, before any consuming thread is stopped (a stopped thread's
+         * allocation counter is gone).
+         */
+        Cost consume(String stream, int n, long[] latencies) throws Exception;
     }
 
     private static Result run(Side side, int n) throws Exception {
         String backlog = "bench_backlog_" + UUID.randomUUID();
+        Cost cost = Cost.now();
         long start = System.nanoTime();
         for (int i = 0; i < n; i++) {
             side.send(backlog, TimedBody.of(System.nanoTime()));
         }
-        double sendRate = n / ((System.nanoTime() - start) / 1e9);
+        Phase send = Phase.of(n, System.nanoTime() - start, Cost.now().since(cost, n));
+
+        String piped = "bench_pipelined_" + UUID.randomUUID();
+        cost = Cost.now();
         start = System.nanoTime();
-        side.consume(backlog, n, new long[n]);
-        double consumeRate = n / ((System.nanoTime() - start) / 1e9);
+        side.sendPipelined(piped, n);
+        Phase pipelined = Phase.of(n, System.nanoTime() - start, Cost.now().since(cost, n));
+
+        String channelled = "bench_channel_" + UUID.randomUUID();
+        cost = Cost.now();
+        start = System.nanoTime();
+        side.sendChannel(channelled, n);
+        Phase channel = Phase.of(n, System.nanoTime() - start, Cost.now().since(cost, n));
+
+        cost = Cost.now();
+        start = System.nanoTime();
+        Cost end = side.consume(backlog, n, new long[n]);
+        Phase consume = Phase.of(n, System.nanoTime() - start, end.since(cost, n));
 
         String together = "bench_e2e_" + UUID.randomUUID();
         long[] latencies = new long[n];
+        // The producer thread stays alive until the cost is read, or its allocation would be lost.
+        CountDownLatch measured = new CountDownLatch(1);
         Thread producer = new Thread(() -> {
             for (int i = 0; i < n; i++) {
                 side.send(together, TimedBody.of(System.nanoTime()));
             }
+            try {
+                measured.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }, "bench-producer");
+        cost = Cost.now();
         start = System.nanoTime();
         producer.start();
-        side.consume(together, n, latencies);
-        double e2eRate = n / ((System.nanoTime() - start) / 1e9);
+        end = side.consume(together, n, latencies);
+        Phase e2e = Phase.of(n, System.nanoTime() - start, end.since(cost, n));
+        measured.countDown();
         producer.join();
         side.close();
         try (RedisClient client = RedisClient.create(System.getenv().getOrDefault("RESQ_REDIS_URI", "redis://127.0.0.1:6379"))) {
-            client.del(backlog, together, backlog + "_deadletter", together + "_deadletter");
+            client.del(backlog, piped, channelled, together, backlog + "_deadletter", together + "_deadletter");
         }
-        return new Result(sendRate, consumeRate, e2eRate, TimedBody.percentileMicros(latencies, 0.50),
+        return new Result(send, pipelined, channel, consume, e2e, TimedBody.percentileMicros(latencies, 0.50),
                 TimedBody.percentileMicros(latencies, 0.99));
     }
 
@@ -116,7 +197,23 @@ public final class RedisBenchmark {
             }
 
             @Override
-            public void consume(String stream, int count, long[] latencies) {
+            public void sendPipelined(String stream, int count) {
+                // One pipeline per window: WINDOW XADDs written back to back, then one wait for all replies.
+                for (int sent = 0; sent < count; ) {
+                    int batch = Math.min(WINDOW, count - sent);
+                    try (AbstractPipeline p = client.pipelined()) {
+                        for (int i = 0; i < batch; i++) {
+                            p.xadd(stream, StreamEntryID.NEW_ENTRY, Map.of("resq-id", UUID.randomUUID().toString(),
+                                    "body", TimedBody.of(System.nanoTime())));
+                        }
+                        p.sync();
+                    }
+                    sent += batch;
+                }
+            }
+
+            @Override
+            public Cost consume(String stream, int count, long[] latencies) {
                 try {
                     client.xgroupCreate(stream, "g", new StreamEntryID(0, 0), true);
                 } catch (redis.clients.jedis.exceptions.JedisDataException e) {
@@ -137,6 +234,7 @@ public final class RedisBenchmark {
                         }
                     }
                 }
+                return Cost.now();
             }
 
             @Override
@@ -156,7 +254,45 @@ public final class RedisBenchmark {
             }
 
             @Override
-            public void consume(String stream, int count, long[] latencies) throws Exception {
+            public void sendPipelined(String stream, int count) throws Exception {
+                Enqueue<String> out = enqueues.computeIfAbsent(stream, q -> queues.enqueue(q, String.class));
+                Semaphore window = new Semaphore(WINDOW);
+                AtomicReference<Throwable> failed = new AtomicReference<>();
+                for (int i = 0; i < count; i++) {
+                    window.acquire();
+                    out.sendAsync(TimedBody.of(System.nanoTime())).whenComplete((m, e) -> {
+                        if (e != null) {
+                            failed.compareAndSet(null, e);
+                        }
+                        window.release();
+                    });
+                }
+                window.acquire(WINDOW);
+                if (failed.get() != null) {
+                    throw new IllegalStateException("a pipelined send failed", failed.get());
+                }
+            }
+
+            @Override
+            public void sendChannel(String stream, int count) throws Exception {
+                Enqueue<String> out = enqueues.computeIfAbsent(stream, q -> queues.enqueue(q, String.class));
+                for (int i = 0; i < count; i++) {
+                    out.messages().put(TimedBody.of(System.nanoTime()));
+                }
+                // The channel is best effort and has no per-message answer: done when the stream (named
+                // as the queue) holds them all.
+                try (RedisClient client = RedisClient.create(uri)) {
+                    while (client.xlen(stream) < count) {
+                        if (!out.deadLetters().isEmpty()) {
+                            throw new IllegalStateException(out.deadLetters().size() + " messages could not be sent");
+                        }
+                        Thread.sleep(5);
+                    }
+                }
+            }
+
+            @Override
+            public Cost consume(String stream, int count, long[] latencies) throws Exception {
                 AtomicInteger received = new AtomicInteger();
                 CountDownLatch done = new CountDownLatch(1);
                 Processor<String> p = queues.processor(stream, String.class).group("bench")
@@ -171,7 +307,9 @@ public final class RedisBenchmark {
                         })
                         .start();
                 done.await(10, TimeUnit.MINUTES);
+                Cost end = Cost.now();
                 p.close();
+                return end;
             }
 
             @Override

@@ -41,7 +41,9 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
  * <p>Run against ElasticMQ ({@code mvn -q -pl transport-sqs exec:java -Dexec.classpathScope=test
  * -Dexec.mainClass=io.resq.sqs.LocalElasticMq}) or {@code RESQ_SQS_ENDPOINT}:
  * {@code java -cp benchmarks/target/classes:<mvn -pl benchmarks dependency:build-classpath> io.resq.benchmarks.SqsBenchmark 100000}.
- * Numbers are for comparison within one run, not absolutes.
+ * Numbers are for comparison within one run, not absolutes. Every phase also prints this process's
+ * CPU time and heap allocation per message ({@link Cost}; ElasticMQ runs in its own process). resq's
+ * send phase includes the harness polling SQS for the stored count every 20 ms.
  */
 public final class SqsBenchmark {
 
@@ -76,12 +78,14 @@ public final class SqsBenchmark {
         }
     }
 
-    private record Result(double sendRate, double consumeRate, double e2eRate, long p50Micros, long p99Micros) {
+    private record Result(double sendRate, double consumeRate, double e2eRate, long p50Micros, long p99Micros,
+                          Cost.PerMessage sendCost, Cost.PerMessage consumeCost, Cost.PerMessage e2eCost) {
     }
 
     private static void print(String name, Result r) {
         System.out.printf("%-8s send %,8.0f msg/s   consume %,8.0f msg/s   together %,8.0f msg/s   latency p50 %,9d us  p99 %,9d us%n",
                 name, r.sendRate, r.consumeRate, r.e2eRate, r.p50Micros, r.p99Micros);
+        System.out.printf("%-8s per message: send %s   consume %s   together %s%n", "", r.sendCost, r.consumeCost, r.e2eCost);
     }
 
 
@@ -91,8 +95,11 @@ public final class SqsBenchmark {
         /** Sends n messages to queue; returns when SQS has confirmed (stored) them all. */
         void send(String queue, int n) throws Exception;
 
-        /** Consumes n messages from queue, recording latencies; returns when all were handled. */
-        void consume(String queue, int n, long[] latencies) throws Exception;
+        /**
+         * Consumes n messages from queue, recording latencies; returns when all were handled, with a
+         * cost reading taken before any consuming thread stops (a stopped thread's allocation is lost).
+         */
+        Cost consume(String queue, int n, long[] latencies) throws Exception;
     }
 
     private static Result run(SqsClient client, Side side, int n) throws Exception {
@@ -101,32 +108,40 @@ public final class SqsBenchmark {
         for (String q : List.of(backlog, together)) {
             client.createQueue(r -> r.queueName(q));
         }
+        Cost cost = Cost.now();
         long start = System.nanoTime();
         side.send(backlog, n);
         double sendRate = n / ((System.nanoTime() - start) / 1e9);
+        Cost.PerMessage sendCost = Cost.now().since(cost, n);
+        cost = Cost.now();
         start = System.nanoTime();
-        side.consume(backlog, n, new long[n]);
+        Cost.PerMessage consumeCost = side.consume(backlog, n, new long[n]).since(cost, n);
         double consumeRate = n / ((System.nanoTime() - start) / 1e9);
 
         long[] latencies = new long[n];
+        // The producer thread stays alive until the cost is read, or its allocation would be lost.
+        CountDownLatch measured = new CountDownLatch(1);
         Thread producer = new Thread(() -> {
             try {
                 side.send(together, n);
+                measured.await();
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
         }, "bench-producer");
+        cost = Cost.now();
         start = System.nanoTime();
         producer.start();
-        side.consume(together, n, latencies);
+        Cost.PerMessage e2eCost = side.consume(together, n, latencies).since(cost, n);
         double e2eRate = n / ((System.nanoTime() - start) / 1e9);
+        measured.countDown();
         producer.join();
         side.close();
         for (String q : List.of(backlog, together)) {
             client.deleteQueue(r -> r.queueUrl(client.getQueueUrl(g -> g.queueName(q)).queueUrl()));
         }
         return new Result(sendRate, consumeRate, e2eRate, TimedBody.percentileMicros(latencies, 0.50),
-                TimedBody.percentileMicros(latencies, 0.99));
+                TimedBody.percentileMicros(latencies, 0.99), sendCost, consumeCost, e2eCost);
     }
 
     private static Result raw(SqsClient client, int n) throws Exception {
@@ -151,7 +166,7 @@ public final class SqsBenchmark {
             }
 
             @Override
-            public void consume(String queue, int count, long[] latencies) {
+            public Cost consume(String queue, int count, long[] latencies) {
                 String url = client.getQueueUrl(r -> r.queueName(queue)).queueUrl();
                 int received = 0;
                 while (received < count) {
@@ -167,6 +182,7 @@ public final class SqsBenchmark {
                     }
                     client.deleteMessageBatch(r -> r.queueUrl(url).entries(deletes));
                 }
+                return Cost.now();
             }
 
             @Override
@@ -211,7 +227,7 @@ public final class SqsBenchmark {
             private volatile boolean consuming;
 
             @Override
-            public void consume(String queue, int count, long[] latencies) throws Exception {
+            public Cost consume(String queue, int count, long[] latencies) throws Exception {
                 consuming = true;
                 AtomicInteger received = new AtomicInteger();
                 CountDownLatch done = new CountDownLatch(1);
@@ -227,8 +243,10 @@ public final class SqsBenchmark {
                         })
                         .start();
                 done.await(30, TimeUnit.MINUTES);
+                Cost end = Cost.now();
                 p.close();
                 consuming = false;
+                return end;
             }
 
             @Override
