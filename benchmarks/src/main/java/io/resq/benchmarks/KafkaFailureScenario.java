@@ -75,6 +75,32 @@ final class KafkaFailureScenario {
     }
 
     /** Settles the n records: notes the first handler call and the moment the last one is done. */
+    /**
+     * The resq side of the scenario on any transport: {@value #ATTEMPTS} calls {@code BACKOFF} apart,
+     * no redelivery, then the dead-letter queue; settles counted in {@code tally}.
+     */
+    static Processor<String> startFailingProcessor(Queues queues, String queue, Tally tally) {
+        return queues.processor(queue, String.class).group("bench").concurrency(1)
+                .retry(RetryPolicy.fixed(BACKOFF).maxAttempts(ATTEMPTS))
+                .redelivery(RetryPolicy.none())
+                .listener(new Listener() {
+                    @Override
+                    public void onSucceeded(Msg<?> msg, Duration duration) {
+                        tally.settled(tally.ok);
+                    }
+
+                    @Override
+                    public void onDeadLettered(Msg<?> msg, Failure failure, String deadLetterQueue) {
+                        tally.settled(tally.dead);
+                    }
+                })
+                .handler(body -> {
+                    tally.starting();
+                    handle(body);
+                })
+                .start();
+    }
+
     static final class Tally {
         final int n;
         final AtomicInteger ok = new AtomicInteger();
@@ -196,25 +222,7 @@ final class KafkaFailureScenario {
                 sent.add(out.sendAsync(TimedBody.of(i)));
             }
             CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(2, TimeUnit.MINUTES);
-            Processor<String> p = queues.processor(topic, String.class).group("bench").concurrency(1)
-                    .retry(RetryPolicy.fixed(BACKOFF).maxAttempts(ATTEMPTS))
-                    .redelivery(RetryPolicy.none())
-                    .listener(new Listener() {
-                        @Override
-                        public void onSucceeded(Msg<?> msg, Duration duration) {
-                            tally.settled(tally.ok);
-                        }
-
-                        @Override
-                        public void onDeadLettered(Msg<?> msg, Failure failure, String deadLetterQueue) {
-                            tally.settled(tally.dead);
-                        }
-                    })
-                    .handler(body -> {
-                        tally.starting();
-                        handle(body);
-                    })
-                    .start();
+            Processor<String> p = startFailingProcessor(queues, topic, tally);
             try {
                 return tally.await("resq, 10% failing");
             } finally {

@@ -1,15 +1,10 @@
 package io.resq.benchmarks;
 
 import io.resq.Enqueue;
-import io.resq.Failure;
-import io.resq.Listener;
-import io.resq.Msg;
 import io.resq.Processor;
 import io.resq.Queues;
-import io.resq.RetryPolicy;
 import io.resq.redis.RedisTransport;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -113,25 +108,7 @@ final class RedisFailureScenario {
                     Thread.sleep(5);
                 }
             }
-            Processor<String> p = queues.processor(stream, String.class).group("bench").concurrency(1)
-                    .retry(RetryPolicy.fixed(KafkaFailureScenario.BACKOFF).maxAttempts(KafkaFailureScenario.ATTEMPTS))
-                    .redelivery(RetryPolicy.none())
-                    .listener(new Listener() {
-                        @Override
-                        public void onSucceeded(Msg<?> msg, Duration duration) {
-                            tally.settled(tally.ok);
-                        }
-
-                        @Override
-                        public void onDeadLettered(Msg<?> msg, Failure failure, String deadLetterQueue) {
-                            tally.settled(tally.dead);
-                        }
-                    })
-                    .handler(body -> {
-                        tally.starting();
-                        KafkaFailureScenario.handle(body);
-                    })
-                    .start();
+            Processor<String> p = KafkaFailureScenario.startFailingProcessor(queues, stream, tally);
             try {
                 return tally.await("resq, 10% failing");
             } finally {

@@ -2,37 +2,20 @@ package io.resq.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.resq.Queues;
 import io.resq.RetryPolicy;
-import io.resq.memory.InMemoryTransport;
 import io.resq.testkit.Await;
 import java.io.IOException;
 import java.sql.Connection;
-import java.sql.SQLException;
 import java.time.Duration;
-import javax.sql.DataSource;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** While the broker refuses, the relay backs off and reports DOWN; once it accepts again, the relay catches up in order. */
 @Timeout(60)
-class BrokerOutageTest {
+class BrokerOutageTest extends OutboxFixture {
 
-    private final DataSource ds = Pg.dataSource();
-    private final String table = Pg.unique("outage");
-    private final InMemoryTransport transport = InMemoryTransport.create();
-    private final Queues queues = Queues.using(transport);
-    private final Outbox outbox = Outbox.builder(queues).table(table).build();
-    private OutboxRelay relay;
-
-    @AfterEach
-    void cleanUp() throws SQLException {
-        if (relay != null) {
-            relay.close();
-        }
-        queues.close();
-        Pg.drop(ds, table);
+    BrokerOutageTest() {
+        super("outage");
     }
 
     @Test

@@ -17,37 +17,23 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import javax.sql.DataSource;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** The outbox with one relay on the in-memory transport: what is sent, when, and what is not. */
 @Timeout(60)
-class OutboxTest {
+class OutboxTest extends OutboxFixture {
 
-    private final DataSource ds = Pg.dataSource();
-    private final String table = Pg.unique("outbox");
-    private final InMemoryTransport transport = InMemoryTransport.create();
-    private final Queues queues = Queues.using(transport);
-    private final Outbox outbox = Outbox.builder(queues).table(table).build();
-    private OutboxRelay relay;
+    OutboxTest() {
+        super("outbox");
+    }
 
     @BeforeEach
     void schema() throws SQLException {
         try (Connection c = ds.getConnection()) {
             outbox.createSchema(c);
         }
-    }
-
-    @AfterEach
-    void cleanUp() throws SQLException {
-        if (relay != null) {
-            relay.close();
-        }
-        queues.close();
-        Pg.drop(ds, table);
     }
 
     private OutboxRelay startRelay(OutboxRelay.Builder builder) {

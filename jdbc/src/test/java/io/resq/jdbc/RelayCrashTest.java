@@ -3,16 +3,12 @@ package io.resq.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.resq.Msg;
-import io.resq.Queues;
 import io.resq.RetryPolicy;
-import io.resq.memory.InMemoryTransport;
 import io.resq.testkit.Await;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
-import javax.sql.DataSource;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -21,25 +17,13 @@ import org.junit.jupiter.api.Timeout;
  * rows are sent again (duplicates, counted), and no row is ever lost or overtaken within its key.
  */
 @Timeout(180)
-class RelayCrashTest {
+class RelayCrashTest extends OutboxFixture {
+
+    RelayCrashTest() {
+        super("crash");
+    }
 
     private static final int ROWS = 10_000;
-
-    private final DataSource ds = Pg.dataSource();
-    private final String table = Pg.unique("crash");
-    private final InMemoryTransport memory = InMemoryTransport.create();
-    private final Queues queues = Queues.using(memory);
-    private final Outbox outbox = Outbox.builder(queues).table(table).build();
-    private OutboxRelay relay;
-
-    @AfterEach
-    void cleanUp() throws SQLException {
-        if (relay != null) {
-            relay.close();
-        }
-        queues.close();
-        Pg.drop(ds, table);
-    }
 
     @Test
     void cuttingTheSessionBetweenSendAndMarkSendsRowsAgainButLosesNone() throws Exception {
@@ -48,7 +32,7 @@ class RelayCrashTest {
         }
         Rows.write(ds, outbox, "events", "key-", 50, ROWS, 500);
         String name = "crash-relay-" + table;
-        CuttingTransport cutting = new CuttingTransport(memory, 7, () -> {
+        CuttingTransport cutting = new CuttingTransport(transport, 7, () -> {
             try {
                 Pg.terminate(ds, name);
             } catch (SQLException e) {
@@ -60,7 +44,7 @@ class RelayCrashTest {
                 .build().start();
 
         assertThat(Await.until(Duration.ofSeconds(150), () -> unsent() == 0)).as("every row sent and marked").isTrue();
-        List<Msg<Event>> received = memory.messages("events", Event.class);
+        List<Msg<Event>> received = transport.messages("events", Event.class);
         int duplicates = Rows.duplicates(received);
         System.out.printf("relay crash test: %d rows, %d session cuts between send and mark, %d received, %d duplicates%n",
                 ROWS, cutting.cuts.get(), received.size(), duplicates);
