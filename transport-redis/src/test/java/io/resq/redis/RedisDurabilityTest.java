@@ -73,8 +73,10 @@ class RedisDurabilityTest {
     void aSendFailsWithinTheTimeoutWhenTheReplicaIsGoneAndTheMessageIsNotLost() throws Exception {
         String q = queue("gone");
         try (RedisTransport t = RedisTransport.builder(primary.uri()).waitForReplicas(1, Duration.ofMillis(500)).build();
+             RedisTransport patient = RedisTransport.builder(primary.uri()).waitForReplicas(1, Duration.ofSeconds(10)).build();
              Jedis onPrimary = new Jedis("127.0.0.1", primary.port(), 2000)) {
-            t.sender(q).send(Outbound.of("before", new byte[] {1})).get(10, TimeUnit.SECONDS);
+            // While the replica is there: with a generous timeout, as a busy machine can take over 500 ms to acknowledge.
+            patient.sender(q).send(Outbound.of("before", new byte[] {1})).get(20, TimeUnit.SECONDS);
             replica.kill();
 
             long start = System.nanoTime();
