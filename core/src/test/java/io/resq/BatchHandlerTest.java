@@ -146,7 +146,17 @@ class BatchHandlerTest {
         queues.processor("k", String.class).batchSize(10).batchWait(Duration.ofMillis(100))
                 .batchHandler(batch -> batches.add(batch.payloads())).start();
         assertThat(await(() -> batches.stream().mapToInt(List::size).sum() == 6)).isTrue();
-        assertThat(batches).containsExactly(List.of("m0", "m3"), List.of("m1", "m4"), List.of("m2", "m5"));
+        // Never two of one key in a batch (a: m0-m2, b: m3-m5), and each key in order across batches.
+        List<String> a = new ArrayList<>();
+        List<String> b = new ArrayList<>();
+        for (List<String> batch : batches) {
+            assertThat(batch.stream().filter(p -> p.compareTo("m3") < 0).count()).as("key a in %s", batch).isLessThanOrEqualTo(1);
+            assertThat(batch.stream().filter(p -> p.compareTo("m3") >= 0).count()).as("key b in %s", batch).isLessThanOrEqualTo(1);
+            batch.forEach(p -> (p.compareTo("m3") < 0 ? a : b).add(p));
+        }
+        assertThat(a).containsExactly("m0", "m1", "m2");
+        assertThat(b).containsExactly("m3", "m4", "m5");
+        assertThat(batches.get(0)).as("the first batch holds both keys' first messages").containsExactly("m0", "m3");
     }
 
     @Test
