@@ -179,14 +179,22 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
 
     private Outbound encode(Msg<T> msg) {
         Outbound out = codec.encode(msg, delayOf(msg));
-        if (out.body().length > maxBodySize) {
-            throw new IllegalArgumentException("message " + msg.id() + " encodes to " + out.body().length
-                    + " bytes, over the send limit of " + maxBodySize + " bytes for " + queue + ": the body limit is "
+        refuseOverLimit(out, queue, maxBodySize, bodyLimit);
+        return out;
+    }
+
+    /**
+     * Refuses a body over {@code sendLimit}, the {@code bodyLimit} less the room kept for the error
+     * history: what {@link Enqueue} and {@link Queues#encode} both refuse, with one message.
+     */
+    static void refuseOverLimit(Outbound out, String queue, int sendLimit, int bodyLimit) {
+        if (out.body().length > sendLimit) {
+            throw new IllegalArgumentException("message " + out.id() + " encodes to " + out.body().length
+                    + " bytes, over the send limit of " + sendLimit + " bytes for " + queue + ": the body limit is "
                     + bodyLimit + " bytes (the smaller of the broker's and Queues.builder(...).maxBodySize), less "
-                    + (bodyLimit - maxBodySize) + " bytes of room for the error history (Queues.HISTORY_RESERVE_BYTES); "
+                    + (bodyLimit - sendLimit) + " bytes of room for the error history (Queues.HISTORY_RESERVE_BYTES); "
                     + "send a reference to the data instead");
         }
-        return out;
     }
 
     /** The delay the message asked for, measured from now; refused when the transport cannot hold it back that long. */
@@ -202,10 +210,9 @@ final class DefaultEnqueue<T> implements Enqueue<T> {
                 return Duration.ZERO;
             }
         }
-        Duration max = maxDelay;
-        if (delay.compareTo(max) > 0) {
+        if (delay.compareTo(maxDelay) > 0) {
             throw new IllegalArgumentException("message " + msg.id() + " asks to be delivered after " + delay + ", longer than "
-                    + (max.isZero() ? "this transport supports (it has no delayed delivery)" : "the longest delay of this transport, " + max)
+                    + (maxDelay.isZero() ? "this transport supports (it has no delayed delivery)" : "the longest delay of this transport, " + maxDelay)
                     + "; send it later, or keep long schedules in your own store");
         }
         return delay;

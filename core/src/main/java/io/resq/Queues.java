@@ -193,12 +193,8 @@ public final class Queues implements AutoCloseable {
         MsgCodec<T> codec = (MsgCodec<T>) encoders.computeIfAbsent(type.type(), t -> codec(type));
         Msg<T> addressed = queue.equals(msg.queue()) ? msg : msg.toBuilder().queue(queue).build();
         Outbound out = codec.encode(addressed, Duration.ZERO);
-        int limit = sendLimit(transport.maxBodySize());
-        if (out.body().length > limit) {
-            throw new IllegalArgumentException("message " + msg.id() + " encodes to " + out.body().length
-                    + " bytes, over the send limit of " + limit + " bytes for " + queue
-                    + " (see Queues.HISTORY_RESERVE_BYTES); send a reference to the data instead");
-        }
+        DefaultEnqueue.refuseOverLimit(out, queue, sendLimit(transport.maxBodySize()),
+                Math.min(transport.maxBodySize(), settings.maxBodySize));
         return out;
     }
 
