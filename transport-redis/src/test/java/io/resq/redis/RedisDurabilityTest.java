@@ -103,14 +103,15 @@ class RedisDurabilityTest {
             assertThatThrownBy(() -> out.send("sync"))
                     .isInstanceOf(SendException.class)
                     .hasMessageContaining("RedisDurabilityException")
-                    .hasMessageContaining("only 1 of 2 replicas (WAIT)");
+                    // The one replica usually acknowledges within 200 ms, but a busy machine can make it late.
+                    .hasMessageMatching("(?s).*only [01] of 2 replicas \\(WAIT\\).*");
 
             out.messages().put("async");
             Undelivered<String> dead = out.deadLetters().poll(20, TimeUnit.SECONDS);
             assertThat(dead).as("the channel's send reported as undelivered").isNotNull();
             assertThat(dead.message().payload()).isEqualTo("async");
             assertThat(dead.failures()).isNotEmpty();
-            assertThat(dead.failures().get(dead.failures().size() - 1).message()).contains("only 1 of 2 replicas");
+            assertThat(dead.failures().get(dead.failures().size() - 1).message()).containsPattern("only [01] of 2 replicas");
             // Every attempt wrote to the primary (same message ids); none is lost.
             assertThat(onPrimary.xlen(q)).isGreaterThanOrEqualTo(2);
         }
