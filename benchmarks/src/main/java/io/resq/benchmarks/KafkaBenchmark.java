@@ -13,6 +13,7 @@ import io.resq.spi.ReceiverOptions;
 import io.resq.spi.Sender;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -74,12 +75,19 @@ public final class KafkaBenchmark {
 
     /**
      * Args: [message count, default 100000] [resq processor concurrency, default 1]
-     * [records in the failure scenario, default 10000, 0 skips it].
+     * [records in the failure scenario, default 10000, 0 skips it]
+     * [sides, default {@code raw,decode,spi,resq}: a comma-separated subset, to profile one side alone].
      */
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
         int concurrency = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         int failing = args.length > 2 ? Integer.parseInt(args[2]) : 10_000;
+        List<String> sides = List.of((args.length > 3 ? args[3] : String.join(",", LABELS.keySet())).split(","));
+        for (String side : sides) {
+            if (!LABELS.containsKey(side)) {
+                throw new IllegalArgumentException("unknown side '" + side + "'; sides are " + LABELS.keySet());
+            }
+        }
         String external = System.getenv("RESQ_KAFKA_BOOTSTRAP");
         EmbeddedKafka embedded = external == null || external.isBlank() ? EmbeddedKafka.start() : null;
         String bootstrap = embedded != null ? embedded.bootstrapServers() : external;
@@ -91,34 +99,29 @@ public final class KafkaBenchmark {
             // kept compiling broker and client code for several 100,000-message rounds (a third
             // of the CPU in a second round, measured), so after a short warm-up a round's figures
             // depended on how much compiling was still going on.
-            run(new Raw(bootstrap), n);
-            run(new RawDecode(bootstrap), n);
-            run(new Spi(bootstrap), n);
-            run(new Resq(bootstrap, concurrency), n);
+            for (String side : sides) {
+                run(side(side, bootstrap, concurrency), n);
+            }
 
             // Alternating rounds, best of each figure: a shared, loaded machine otherwise decides the ratio.
-            Result raw = null;
-            Result decode = null;
-            Result spi = null;
-            Result resq = null;
+            Map<String, Result> best = new LinkedHashMap<>();
             for (int round = 0; round < ROUNDS; round++) {
-                raw = Result.best(raw, run(new Raw(bootstrap), n));
-                decode = Result.best(decode, run(new RawDecode(bootstrap), n));
-                spi = Result.best(spi, run(new Spi(bootstrap), n));
-                resq = Result.best(resq, run(new Resq(bootstrap, concurrency), n));
+                for (String side : sides) {
+                    best.put(side, Result.best(best.get(side), run(side(side, bootstrap, concurrency), n)));
+                }
             }
-            print("raw Kafka", raw);
-            print("raw+decode", decode);
-            print("transport", spi);
-            print("resq", resq);
-            System.out.println("raw+decode: the raw producer writes resq's envelope JSON and headers; the raw consumer decodes"
-                    + " every body with Jackson, calls the handler, commitAsync after each poll");
-            System.out.printf("ratio transport SPI/raw: send %.2f, consume %.2f, together %.2f (the Kafka transport alone)%n",
-                    spi.send.rate / raw.send.rate, spi.consume.rate / raw.consume.rate, spi.e2e.rate / raw.e2e.rate);
-            System.out.printf("ratio resq/raw: send %.2f, consume %.2f, together %.2f%n",
-                    resq.send.rate / raw.send.rate, resq.consume.rate / raw.consume.rate, resq.e2e.rate / raw.e2e.rate);
-            System.out.printf("ratio resq/raw+decode: send %.2f, consume %.2f, together %.2f%n",
-                    resq.send.rate / decode.send.rate, resq.consume.rate / decode.consume.rate, resq.e2e.rate / decode.e2e.rate);
+            best.forEach((side, r) -> print(LABELS.get(side), r));
+            Result raw = best.get("raw");
+            Result decode = best.get("decode");
+            Result spi = best.get("spi");
+            Result resq = best.get("resq");
+            if (decode != null) {
+                System.out.println("raw+decode: the raw producer writes resq's envelope JSON and headers; the raw consumer decodes"
+                        + " every body with Jackson, calls the handler, commitAsync after each poll");
+            }
+            ratio("transport SPI/raw", spi, raw, " (the Kafka transport alone)");
+            ratio("resq/raw", resq, raw, "");
+            ratio("resq/raw+decode", resq, decode, "");
             if (failing > 0) {
                 // One round per side after a short warm-up of each: a round is seconds of sleeping
                 // retries (100 failing records x 2 x 10 ms per 1,000), not CPU.
@@ -160,6 +163,34 @@ public final class KafkaBenchmark {
             Result latency = b.e2e.rate > a.e2e.rate ? b : a;
             return new Result(Phase.better(a.send, b.send), Phase.better(a.consume, b.consume), latency.e2e,
                     latency.p50Micros, latency.p99Micros);
+        }
+    }
+
+    /** The sides by their argument name, with the label printed for each. */
+    private static final Map<String, String> LABELS = labels();
+
+    private static Map<String, String> labels() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("raw", "raw Kafka");
+        m.put("decode", "raw+decode");
+        m.put("spi", "transport");
+        m.put("resq", "resq");
+        return m;
+    }
+
+    private static Side side(String name, String bootstrap, int concurrency) {
+        return switch (name) {
+            case "raw" -> new Raw(bootstrap);
+            case "decode" -> new RawDecode(bootstrap);
+            case "spi" -> new Spi(bootstrap);
+            default -> new Resq(bootstrap, concurrency);
+        };
+    }
+
+    private static void ratio(String name, Result a, Result b, String note) {
+        if (a != null && b != null) {
+            System.out.printf("ratio %s: send %.2f, consume %.2f, together %.2f%s%n", name,
+                    a.send.rate / b.send.rate, a.consume.rate / b.consume.rate, a.e2e.rate / b.e2e.rate, note);
         }
     }
 

@@ -242,7 +242,7 @@ public final class RabbitMqBenchmark {
         }
 
         Cost.PerMessage cost() {
-            return new Cost.PerMessage(cpuUs / n, allocBytes / n);
+            return new Cost.PerMessage(cpuUs / n, allocBytes / n, "");
         }
 
         double sendRate() {
