@@ -36,7 +36,9 @@ final class LoggingListener implements Listener {
 
     @Override
     public void onSucceeded(Msg<?> msg, Duration duration) {
-        log.debug("handled {} in {} ms", msg, duration.toMillis());
+        if (log.isDebugEnabled()) {
+            log.debug("handled {} in {} ms", msg, duration.toMillis());
+        }
     }
 
     @Override

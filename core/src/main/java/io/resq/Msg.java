@@ -45,6 +45,13 @@ public final class Msg<T> {
             public Received origin(Msg<?> msg) {
                 return msg.origin;
             }
+
+            @Override
+            public <P> Msg<P> received(P payload, String id, String queue, String category, String key, Instant dispatchedAt,
+                                       Map<String, String> attributes, Map<String, String> headers, List<Failure> errors,
+                                       int attempt, Received origin) {
+                return new Msg<>(payload, id, queue, category, key, dispatchedAt, attributes, headers, errors, attempt, origin);
+            }
         });
     }
 
@@ -81,12 +88,37 @@ public final class Msg<T> {
         this.deliverAfter = b.deliverAfter;
         this.deliverAt = b.deliverAt;
         this.payload = b.payload;
-        this.errors = List.copyOf(b.errors);
+        this.errors = b.errors.isEmpty() ? List.of() : List.copyOf(b.errors);
         this.attempt = b.attempt;
         this.origin = b.origin;
         this.receipt = receipt;
         this.pendingError = pendingError;
         this.pendingFailure = pendingFailure;
+    }
+
+    /**
+     * A received message from parts its decoder made for it alone: the maps are wrapped, not
+     * copied, and the decoder has checked what {@link Builder} would (one is built per received
+     * message, so the builder's copies were a measurable share of the cost of receiving).
+     */
+    private Msg(T payload, String id, String queue, String category, String key, Instant dispatchedAt,
+                Map<String, String> attributes, Map<String, String> headers, List<Failure> errors, int attempt, Received origin) {
+        this.id = id != null ? id : newId();
+        this.queue = queue;
+        this.category = category;
+        this.key = key;
+        this.dispatchedAt = dispatchedAt != null ? dispatchedAt : Instant.now();
+        this.attributes = attributes.isEmpty() ? Map.of() : Collections.unmodifiableMap(attributes);
+        this.headers = headers.isEmpty() ? Map.of() : Collections.unmodifiableMap(headers);
+        this.deliverAfter = null;
+        this.deliverAt = null;
+        this.payload = Objects.requireNonNull(payload, "payload must not be null");
+        this.errors = errors.isEmpty() ? List.of() : List.copyOf(bounded(errors));
+        this.attempt = attempt;
+        this.origin = origin;
+        this.receipt = null;
+        this.pendingError = null;
+        this.pendingFailure = null;
     }
 
     /** A copy of {@code other} with other internal handles; the immutable fields are shared, not copied again. */
@@ -398,9 +430,11 @@ public final class Msg<T> {
 
         /** The message. */
         public Msg<T> build() {
-            List<Failure> bounded = bounded(new ArrayList<>(errors));
-            errors.clear();
-            errors.addAll(bounded);
+            if (errors.size() > MAX_HISTORY) {
+                List<Failure> bounded = bounded(new ArrayList<>(errors));
+                errors.clear();
+                errors.addAll(bounded);
+            }
             return new Msg<>(this, null, null, null);
         }
 

@@ -127,9 +127,14 @@ final class Cost {
 
         static final PerMessage NONE = new PerMessage(Double.NaN, Double.NaN, "");
 
+        /** CPU and allocation per message, without the breakdown by thread. */
+        String summary() {
+            return String.format("%.1f us CPU, %,.0f B alloc", cpuUs, allocBytes);
+        }
+
         @Override
         public String toString() {
-            return String.format("%.1f us CPU, %,.0f B alloc", cpuUs, allocBytes) + byThread;
+            return summary() + byThread;
         }
     }
 }

@@ -198,7 +198,11 @@ public final class KafkaBenchmark {
         System.out.printf("%-10s send %,9.0f msg/s   consume %,9.0f msg/s   together %,9.0f msg/s   latency p50 %,7d us  p99 %,7d us%n",
                 name, r.send.rate, r.consume.rate, r.e2e.rate, r.p50Micros, r.p99Micros);
         System.out.printf("%-10s per message (whole process): send %s   consume %s   together %s%n",
-                "", r.send.cost, r.consume.cost, r.e2e.cost);
+                "", r.send.cost.summary(), r.consume.cost.summary(), r.e2e.cost.summary());
+        if (!r.consume.cost.byThread().isEmpty()) {
+            System.out.printf("%-10s send, by thread:%s%n%-10s consume, by thread:%s%n%-10s together, by thread:%s%n",
+                    "", r.send.cost.byThread(), "", r.consume.cost.byThread(), "", r.e2e.cost.byThread());
+        }
     }
 
     /** One side of the comparison: how to send one message asynchronously, and how to consume a topic. */

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.resq.Failure;
 import java.io.IOException;
+import java.nio.CharBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -50,9 +51,17 @@ final class EnvelopeReader {
     int payloadStart = -1;
     int payloadEnd = -1;
 
+    /** The queue the body was received from, or {@code null}: the usual value of the queue field, kept instead of a copy. */
+    private final String expectedQueue;
+
     EnvelopeReader(ObjectMapper mapper, byte[] body) {
+        this(mapper, body, null);
+    }
+
+    EnvelopeReader(ObjectMapper mapper, byte[] body, String expectedQueue) {
         this.mapper = mapper;
         this.body = body;
+        this.expectedQueue = expectedQueue;
     }
 
     /**
@@ -78,10 +87,10 @@ final class EnvelopeReader {
                     case "attributes" -> readAttributes(p, value);
                     case "error" -> readErrors(p, value);
                     case "id" -> id = scalarText(p, value);
-                    case "queue" -> queue = scalarText(p, value);
+                    case "queue" -> queue = isExpectedQueue(p, value) ? expectedQueue : scalarText(p, value);
                     case "category" -> category = scalarText(p, value);
                     case "key" -> key = scalarText(p, value);
-                    case "dispatch_date" -> readDispatchDate(scalarText(p, value));
+                    case "dispatch_date" -> readDispatchDate(p, value);
                     default -> readUnknown(p, field);
                 }
             }
@@ -129,6 +138,33 @@ final class EnvelopeReader {
             unknownFields = new LinkedHashMap<>();
         }
         unknownFields.putIfAbsent(field, new String(body, start, stop - start, java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** Whether the current string token is {@link #expectedQueue}, compared in the parser's buffer without making a string. */
+    private boolean isExpectedQueue(JsonParser p, JsonToken value) throws IOException {
+        if (expectedQueue == null || value != JsonToken.VALUE_STRING || p.getTextLength() != expectedQueue.length()) {
+            return false;
+        }
+        char[] chars = p.getTextCharacters();
+        int offset = p.getTextOffset();
+        for (int i = 0; i < expectedQueue.length(); i++) {
+            if (chars[offset + i] != expectedQueue.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Reads the date from the parser's buffer; its text is kept as a string only when it is not a date. */
+    private void readDispatchDate(JsonParser p, JsonToken value) throws IOException {
+        if (value == JsonToken.VALUE_STRING && p.getTextLength() > 0) {
+            Instant parsed = instant(CharBuffer.wrap(p.getTextCharacters(), p.getTextOffset(), p.getTextLength()));
+            if (parsed != null) {
+                dispatchedAt = parsed;
+                return;
+            }
+        }
+        readDispatchDate(scalarText(p, value));
     }
 
     private void readDispatchDate(String text) {
@@ -244,7 +280,7 @@ final class EnvelopeReader {
     }
 
     /** The instant in {@code value}, or {@code null} when it is not an ISO-8601 date. */
-    static Instant instant(String value) {
+    static Instant instant(CharSequence value) {
         try {
             return IsoInstant.parse(value);
         } catch (RuntimeException e) {

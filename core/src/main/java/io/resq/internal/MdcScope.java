@@ -1,7 +1,5 @@
 package io.resq.internal;
 
-import java.util.HashMap;
-import java.util.Map;
 import org.slf4j.MDC;
 
 /**
@@ -21,23 +19,35 @@ public final class MdcScope implements AutoCloseable {
     /** The delivery attempt, 1 on the first delivery. */
     public static final String ATTEMPT = "resq.attempt";
 
-    private final Map<String, String> previous = new HashMap<>(4);
+    /** The attempt numbers most messages have, as text made once. */
+    private static final String[] ATTEMPTS = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
 
-    private MdcScope() {
+    // What the keys held before, in fields rather than a map: one scope is opened per handled message.
+    private final String previousId;
+    private final String previousQueue;
+    private final String previousGroup;
+    private final String previousAttempt;
+
+    private MdcScope(String messageId, String queue, String group, String attempt) {
+        previousId = swap(MESSAGE_ID, messageId);
+        previousQueue = swap(QUEUE, queue);
+        previousGroup = swap(GROUP, group);
+        previousAttempt = swap(ATTEMPT, attempt);
     }
 
     /** Sets the four keys ({@code group} may be {@code null}: the key is then removed). */
     public static MdcScope open(String messageId, String queue, String group, int attempt) {
-        MdcScope scope = new MdcScope();
-        scope.put(MESSAGE_ID, messageId);
-        scope.put(QUEUE, queue);
-        scope.put(GROUP, group);
-        scope.put(ATTEMPT, Integer.toString(attempt));
-        return scope;
+        return new MdcScope(messageId, queue, group, attempt >= 0 && attempt < ATTEMPTS.length ? ATTEMPTS[attempt] : Integer.toString(attempt));
     }
 
-    private void put(String key, String value) {
-        previous.put(key, MDC.get(key));
+    /** Puts {@code value} under {@code key} ({@code null} removes it) and returns what was there. */
+    private static String swap(String key, String value) {
+        String before = MDC.get(key);
+        set(key, value);
+        return before;
+    }
+
+    private static void set(String key, String value) {
         if (value == null) {
             MDC.remove(key);
         } else {
@@ -48,12 +58,9 @@ public final class MdcScope implements AutoCloseable {
     /** Restores the values the keys had before. */
     @Override
     public void close() {
-        previous.forEach((key, value) -> {
-            if (value == null) {
-                MDC.remove(key);
-            } else {
-                MDC.put(key, value);
-            }
-        });
+        set(MESSAGE_ID, previousId);
+        set(QUEUE, previousQueue);
+        set(GROUP, previousGroup);
+        set(ATTEMPT, previousAttempt);
     }
 }

@@ -1,6 +1,10 @@
 package io.resq.internal;
 
+import io.resq.Failure;
 import io.resq.Msg;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The codec's door into {@link Msg}'s package-private state: the {@link Received} form a decoded
@@ -16,6 +20,15 @@ public final class MsgAccess {
 
         /** The received form of {@code msg}, or {@code null} for a message resq did not receive. */
         Received origin(Msg<?> msg);
+
+        /**
+         * A received message made of parts the caller made for it alone and hands over (the maps
+         * are wrapped, not copied), checked as {@code Msg.Builder} would check them: ids not
+         * blank, attribute names not blank, no null values, no reserved header names.
+         */
+        <P> Msg<P> received(P payload, String id, String queue, String category, String key, Instant dispatchedAt,
+                            Map<String, String> attributes, Map<String, String> headers, List<Failure> errors, int attempt,
+                            Received origin);
     }
 
     private static volatile Accessor accessor;

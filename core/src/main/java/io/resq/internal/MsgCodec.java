@@ -302,7 +302,7 @@ public final class MsgCodec<T> {
      * without its payload, to dead-letter it as the envelope it is ({@link PayloadTypeException}).
      */
     private Msg<T> decodeEnvelope(String queue, String deliveryId, String deliveryKey, Map<String, String> headers, byte[] body) {
-        EnvelopeReader r = new EnvelopeReader(mapper, body).read(format);
+        EnvelopeReader r = new EnvelopeReader(mapper, body, queue).read(format);
         if (r.bindError == null && !r.hasPayload) {
             throw new DecodeException("body is not a resq envelope: expected a JSON object with a \"payload\" field", null);
         }
@@ -313,7 +313,7 @@ public final class MsgCodec<T> {
         }
         @SuppressWarnings("unchecked")
         T payload = (T) r.payload;
-        return message(Msg.builder(payload), r, queue, deliveryId, deliveryKey, headers);
+        return message(payload, r, queue, deliveryId, deliveryKey, headers);
     }
 
     private DecodeException wrongType(String queue, String deliveryId, String deliveryKey, Map<String, String> headers, byte[] body,
@@ -326,32 +326,25 @@ public final class MsgCodec<T> {
         }
         Msg<byte[]> envelope;
         try {
-            envelope = message(Msg.builder(again.received().payloadBytes()), again, queue, deliveryId, deliveryKey, headers);
+            envelope = message(again.received().payloadBytes(), again, queue, deliveryId, deliveryKey, headers);
         } catch (RuntimeException e) {
             return new DecodeException(why, cause);
         }
         return new PayloadTypeException(why, cause, envelope);
     }
 
-    /** The message an envelope reader read, carrying {@code b}'s payload. */
-    private static <P> Msg<P> message(Msg.Builder<P> b, EnvelopeReader r, String queue, String deliveryId, String deliveryKey,
+    /** The message an envelope reader read, carrying {@code payload}. */
+    private static <P> Msg<P> message(P payload, EnvelopeReader r, String queue, String deliveryId, String deliveryKey,
                                       Map<String, String> headers) {
-        b.queue(r.queue != null ? r.queue : queue);
-        String id = stableId(r.id, deliveryId);
-        if (id != null) {
-            b.id(id);
+        for (Map.Entry<String, String> a : r.attributes.entrySet()) {
+            // What Msg.Builder would refuse; the reader never yields a null name or value.
+            if (a.getKey().isBlank()) {
+                throw new IllegalArgumentException("attribute name must not be blank");
+            }
         }
-        b.category(r.category);
-        b.key(r.key != null ? r.key : deliveryKey);
-        if (r.dispatchedAt != null) {
-            b.dispatchedAt(r.dispatchedAt);
-        }
-        b.attributes(r.attributes);
-        b.headers(userHeaders(headers));
-        b.errors(r.errors);
-        b.attempt(attempt(headers, r.errors));
-        MsgAccess.get().origin(b, r.received());
-        return b.build();
+        return MsgAccess.get().received(payload, stableId(r.id, deliveryId), r.queue != null ? r.queue : queue, r.category,
+                r.key != null ? r.key : deliveryKey, r.dispatchedAt, r.attributes, userHeaders(headers), r.errors,
+                attempt(headers, r.errors), r.received());
     }
 
     /** The id a message keeps on every delivery: its own, else the broker's; {@code null} when neither is there. */

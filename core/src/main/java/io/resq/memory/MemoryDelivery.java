@@ -33,7 +33,7 @@ final class MemoryDelivery implements Delivery {
 
     @Override
     public byte[] body() {
-        return stored.message.body().clone();
+        return stored.message.body();
     }
 
     @Override

@@ -18,7 +18,11 @@ public interface Delivery {
     /** Broker-native headers; never {@code null}. */
     Map<String, String> headers();
 
-    /** The body exactly as sent. */
+    /**
+     * The body exactly as sent. The array may be the transport's own buffer, shared by every call:
+     * read it, never change it. resq's core only reads it, and copies it before it hands bytes to
+     * a handler, so a transport need not copy it per call.
+     */
     byte[] body();
 
     /**

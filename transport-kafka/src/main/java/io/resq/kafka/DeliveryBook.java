@@ -158,10 +158,10 @@ final class DeliveryBook {
                 ledger.busyKeys.remove(h.key());
             }
             if (ack) {
-                ledger.unacked.remove(h.offset());
+                ledger.unacked.remove(h.offsetKey());
                 ledger.heldBytes -= h.size();
             } else {
-                ledger.waiting.put(h.offset(), h);
+                ledger.waiting.put(h.offsetKey(), h);
             }
             // A taker can use this settle only if it put a record back or freed a key that a
             // waiting record has; waking it on every ack would cost a park and unpark each.
@@ -216,7 +216,7 @@ final class DeliveryBook {
     }
 
     private List<Delivery> collect(int max) {
-        List<Delivery> out = new ArrayList<>();
+        List<Delivery> out = new ArrayList<>(Math.min(max, 256));
         List<PartitionLedger> all = new ArrayList<>(ledgers.values());
         int n = all.size();
         int start = n == 0 ? 0 : Math.floorMod(rotation++, n);
@@ -321,8 +321,8 @@ final class DeliveryBook {
             PartitionLedger ledger = ledgers.computeIfAbsent(tp, PartitionLedger::new);
             for (ConsumerRecord<byte[], byte[]> r : records) {
                 HeldRecord h = new HeldRecord(ledger, r);
-                ledger.unacked.put(r.offset(), h);
-                ledger.waiting.put(r.offset(), h);
+                ledger.unacked.put(h.offsetKey(), h);
+                ledger.waiting.put(h.offsetKey(), h);
                 ledger.heldBytes += h.size();
             }
             ledger.fetchedUpTo = Math.max(ledger.fetchedUpTo, fetchedUpTo);

@@ -1,8 +1,6 @@
 package io.resq.kafka;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
@@ -50,8 +48,9 @@ final class HeaderMapping {
      * value. A value that is not UTF-8 text is carried as {@link BinaryText} does, so copies send the same bytes.
      */
     static Map<String, String> fromKafka(Headers headers) {
-        Map<String, String> out = new LinkedHashMap<>();
-        for (Header h : headers) {
+        Header[] all = headers.toArray();
+        HeaderMap.Builder out = new HeaderMap.Builder(all.length);
+        for (Header h : all) {
             // Read once each: a fetched header's key() and value() take a lock and decode or copy.
             String key = h.key();
             if (!key.equals(DUE)) {
@@ -59,7 +58,7 @@ final class HeaderMapping {
                 out.put(key, value == null ? "" : BinaryText.toText(value));
             }
         }
-        return Collections.unmodifiableMap(out);
+        return out.build();
     }
 
     /** The last value of {@code name} as a string, or {@code null}. */

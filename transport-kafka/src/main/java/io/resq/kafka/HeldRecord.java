@@ -14,6 +14,8 @@ final class HeldRecord {
 
     private final PartitionLedger ledger;
     private final ConsumerRecord<byte[], byte[]> record;
+    /** The offset, boxed once: the ledger's maps are keyed by it on add, settle and release. */
+    private final Long offsetKey;
     /** Why the record could not be read (it stands in for a damaged one), or {@code null}. */
     private final String unreadable;
     // Decoded from the record on first use, by whichever thread asks (the decoding is idempotent
@@ -35,6 +37,7 @@ final class HeldRecord {
     HeldRecord(PartitionLedger ledger, ConsumerRecord<byte[], byte[]> record, String unreadable) {
         this.ledger = ledger;
         this.record = record;
+        this.offsetKey = record.offset();
         this.unreadable = unreadable;
     }
 
@@ -48,6 +51,11 @@ final class HeldRecord {
 
     long offset() {
         return record.offset();
+    }
+
+    /** {@link #offset()} as the ledger's map key. */
+    Long offsetKey() {
+        return offsetKey;
     }
 
     String id() {
@@ -81,7 +89,7 @@ final class HeldRecord {
         return value;
     }
 
-    /** The body as fetched; callers hand out copies. */
+    /** The body as fetched, shared by every hand-out: never written (see {@code Delivery#body()}). */
     byte[] body() {
         return record.value() == null ? EMPTY : record.value();
     }

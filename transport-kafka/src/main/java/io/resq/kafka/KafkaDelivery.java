@@ -40,7 +40,7 @@ final class KafkaDelivery implements Delivery {
 
     @Override
     public byte[] body() {
-        return held.body().clone();
+        return held.body();
     }
 
     @Override

@@ -54,7 +54,7 @@ final class RabbitDelivery implements Delivery {
 
     @Override
     public byte[] body() {
-        return body.clone();
+        return body;
     }
 
     /** The body without a copy, for the receiver's own use. */

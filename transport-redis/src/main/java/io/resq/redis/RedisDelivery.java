@@ -45,7 +45,7 @@ final class RedisDelivery implements Delivery {
 
     @Override
     public byte[] body() {
-        return decoded.body().clone();
+        return decoded.body();
     }
 
     @Override

@@ -53,7 +53,7 @@ final class SqsDelivery implements Delivery {
 
     @Override
     public byte[] body() {
-        return body.clone();
+        return body;
     }
 
     @Override
