@@ -384,7 +384,8 @@ final class DefaultProcessor<T> implements Processor<T> {
             } catch (Throwable e) {
                 unexpected(e);
             } finally {
-                current.remove();
+                // set(null), not remove(): remove() would make the next message's set() allocate the entry again.
+                current.set(null);
                 thread = null;
                 if (!deferred) {
                     finish();

@@ -66,11 +66,8 @@ public final class HandlerContext {
         try {
             body.run();
         } finally {
-            if (before == null) {
-                CURRENT.remove();
-            } else {
-                CURRENT.set(before);
-            }
+            // set, not remove: a removed entry is allocated anew on the next set, once per handler call.
+            CURRENT.set(before);
         }
     }
 
