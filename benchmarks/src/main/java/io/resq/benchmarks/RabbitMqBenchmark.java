@@ -338,7 +338,8 @@ public final class RabbitMqBenchmark {
         }
     }
 
-    private static void deleteQueues(ConnectionFactory factory, String... queues) throws Exception {
+    /** Deletes {@code queues}, on a connection of its own. */
+    static void deleteQueues(ConnectionFactory factory, String... queues) throws Exception {
         try (Connection c = factory.newConnection("bench-cleanup"); Channel ch = c.createChannel()) {
             for (String q : queues) {
                 ch.queueDelete(q);
