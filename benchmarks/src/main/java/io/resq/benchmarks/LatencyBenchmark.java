@@ -11,12 +11,18 @@ import io.resq.Processor;
 import io.resq.Queues;
 import io.resq.kafka.KafkaTransport;
 import io.resq.memory.InMemoryTransport;
+import io.resq.rabbitmq.QueueType;
 import io.resq.rabbitmq.RabbitMqTransport;
 import io.resq.redis.RedisTransport;
+import io.resq.spi.Delivery;
+import io.resq.spi.Outbound;
+import io.resq.spi.Receiver;
+import io.resq.spi.ReceiverOptions;
+import io.resq.spi.Sender;
 import io.resq.spi.Transport;
 import io.resq.sqs.SqsTransport;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,8 +61,9 @@ import software.amazon.awssdk.services.sqs.model.Message;
  * handler records {@code System.nanoTime()} minus it as its first act. Latency is measured from the
  * intended time, not from when the send call happened to start, so a send that blocks or a sender
  * that wakes late makes the following messages late instead of silently lowering the offered rate
- * (no coordinated omission). How late the sender started each send is reported beside it; it is
- * part of both sides' figures alike. Only messages whose intended time lies in the measured period
+ * (no coordinated omission). How late the sender started each send, and the latency from the
+ * start of the send call, are reported beside it; the sender's lateness is part of every side's
+ * figures alike. Only messages whose intended time lies in the measured period
  * count; the run waits up to 30 s for all of them and reports any that did not arrive.
  *
  * <p>Both sides send the same 200-byte body: resq inside its envelope, the raw side inside the
@@ -72,7 +79,8 @@ import software.amazon.awssdk.services.sqs.model.Message;
  *       idempotence on); {@code producer.<setting>=<value>} arguments change both alike.
  *   <li>{@code redis}: raw {@code XADD}; one consumer thread in {@code XREADGROUP ... BLOCK 200}
  *       (resq's read blocks as long) of up to 16 entries, {@code XACK} after each handler call.
- *   <li>{@code rabbitmq}: a quorum queue (resq's default type); raw {@code basicPublish}
+ *   <li>{@code rabbitmq}: a quorum queue (resq's default type; {@code queue=classic} for classic
+ *       queues on both sides); raw {@code basicPublish}
  *       (persistent, mandatory) on a channel in confirm mode, confirms counted by a listener;
  *       {@code basicConsume} with manual acks and {@code basic.qos(2)}, resq's default prefetch for
  *       one handler, {@code basicAck} after each handler call.
@@ -85,18 +93,19 @@ import software.amazon.awssdk.services.sqs.model.Message;
  * (Kafka: the producer settings above), {@code Enqueue.sendAsync}, and a processor with only a
  * group ({@value #GROUP}, required on brokers with consumer groups) and the handler set: one
  * handler thread, the transport's default prefetch, the default in-process retry and redelivery.
+ * A third side, {@code spi}, drives the same resq transport without the core (see {@link SpiSide}).
  *
  * <p>Run (classpath as in docs/benchmarks.md):
  * {@code java -Xms1g -Xmx1g -cp $CP io.resq.benchmarks.LatencyBenchmark kafka 1000 10 30 1}.
  * Arguments: broker ({@code memory|kafka|redis|rabbitmq|sqs}), then optionally the rate in messages
  * per second (default 1000), warm-up seconds (10), measured seconds (30) and rounds (1; each round
- * runs both sides, the first side alternating between rounds), then options:
- * {@code sides=raw}, {@code sides=resq} (one side only, for profiling) and, for Kafka,
- * {@code producer.<setting>=<value>}.
+ * runs every side, in reverse order in even rounds), then options: {@code sides=} some of
+ * {@code raw,spi,resq} (default all three; one side alone, for profiling); for RabbitMQ
+ * {@code queue=quorum} (default) or {@code queue=classic}; for Kafka {@code producer.<setting>=<value>}.
  */
 public final class LatencyBenchmark {
 
-    /** The consumer group of both sides. */
+    /** The consumer group of every side. */
     static final String GROUP = "latency";
     /** How long the run waits, after the last send, for the measured messages still on their way. */
     private static final long DRAIN_NANOS = TimeUnit.SECONDS.toNanos(30);
@@ -109,33 +118,37 @@ public final class LatencyBenchmark {
     /** See the class comment for the arguments. */
     public static void main(String[] args) throws Exception {
         Options o = Options.parse(args);
-        try (Broker broker = Broker.of(o.broker, o.producer)) {
+        try (Broker broker = Broker.of(o.broker, o.producer, o.queueType)) {
             System.out.printf("Latency at a fixed rate: %s, %,d msg/s, %d s warm-up then %d s measured, %d round(s), bodies of %d bytes%n",
                     broker.description(), o.rate, o.warmupSeconds, o.measuredSeconds, o.rounds, TimedBody.SIZE);
             System.out.println("resq: Queues.using(transport), sendAsync, processor with group '" + GROUP
                     + "' and defaults (concurrency 1, the transport's default prefetch, default retry and redelivery)");
             System.out.println("latency: from the intended send time (absolute schedule) to the start of the handler call, in us");
-            List<Result> raws = new ArrayList<>();
-            List<Result> resqs = new ArrayList<>();
             for (int round = 1; round <= o.rounds; round++) {
-                boolean rawFirst = round % 2 == 1;
-                for (boolean raw : new boolean[] {rawFirst, !rawFirst}) {
-                    if (!o.sides.contains(raw ? "raw" : "resq")) {
-                        continue;
-                    }
-                    Result r = measure(broker, raw, o);
+                // The first side alternates between rounds, so that drift on a shared machine hits every side.
+                List<String> order = new ArrayList<>(o.sides);
+                if (round % 2 == 0) {
+                    java.util.Collections.reverse(order);
+                }
+                Map<String, Result> results = new LinkedHashMap<>();
+                for (String side : order) {
+                    Result r = measure(broker, side, o);
                     r.print(round);
-                    (raw ? raws : resqs).add(r);
+                    results.put(side, r);
                 }
-                if (!raws.isEmpty() && !resqs.isEmpty()) {
-                    Result raw = raws.get(raws.size() - 1);
-                    Result resq = resqs.get(resqs.size() - 1);
-                    System.out.printf("added by resq (resq - raw), round %d: p50 %+,.0f us, p99 %+,.0f us"
-                                    + " (from the send call's start: p50 %+,.0f us, p99 %+,.0f us)%n", round,
-                            resq.micros(50) - raw.micros(50), resq.micros(99) - raw.micros(99),
-                            resq.fromSendMicros(50) - raw.fromSendMicros(50), resq.fromSendMicros(99) - raw.fromSendMicros(99));
-                }
+                difference(round, "added by resq (resq - raw)", results.get("resq"), results.get("raw"));
+                difference(round, "of which the transport (spi - raw)", results.get("spi"), results.get("raw"));
+                difference(round, "and the core (resq - spi)", results.get("resq"), results.get("spi"));
             }
+        }
+    }
+
+    /** Prints {@code a - b} at p50 and p99 when both sides ran. */
+    private static void difference(int round, String what, Result a, Result b) {
+        if (a != null && b != null) {
+            System.out.printf("%s, round %d: p50 %+,.0f us, p99 %+,.0f us (from the send call's start: p50 %+,.0f us, p99 %+,.0f us)%n",
+                    what, round, a.micros(50) - b.micros(50), a.micros(99) - b.micros(99),
+                    a.fromSendMicros(50) - b.fromSendMicros(50), a.fromSendMicros(99) - b.fromSendMicros(99));
         }
     }
 
@@ -170,13 +183,17 @@ public final class LatencyBenchmark {
      * One round of one side: a fresh queue, the consumer started, then the sender at the fixed rate
      * on this thread until the measured period ends, then a wait for the measured messages.
      */
-    private static Result measure(Broker broker, boolean raw, Options o) throws Exception {
-        String queue = broker.newQueue(raw ? "raw" : "resq");
+    private static Result measure(Broker broker, String sideName, Options o) throws Exception {
+        String queue = broker.newQueue(sideName);
         long total = (long) o.rate * (o.warmupSeconds + o.measuredSeconds);
         Recorder recorder = new Recorder((int) total, o.rate);
         Histogram lateness = new Histogram(3);
         double loadBefore = load();
-        try (Side side = raw ? broker.raw().call() : new ResqSide(broker.transport().get())) {
+        try (Side side = switch (sideName) {
+            case "raw" -> broker.raw().call();
+            case "spi" -> new SpiSide(broker.transport().get());
+            default -> new ResqSide(broker.transport().get());
+        }) {
             Cost.PerMessage cost;
             long sent = 0;
             try (AutoCloseable consumer = side.consume(queue, recorder)) {
@@ -212,7 +229,7 @@ public final class LatencyBenchmark {
                 // Read while the consumer's threads still run: a stopped thread's allocation counter is gone.
                 cost = Cost.now().since(first, (int) Math.max(1, sent));
             }
-            return new Result(raw ? "raw" : "resq", recorder.latency.copy(), recorder.fromSend.copy(), lateness, sent, recorder.count.get(),
+            return new Result(sideName, recorder.latency.copy(), recorder.fromSend.copy(), lateness, sent, recorder.count.get(),
                     side.failures.get(), cost, loadBefore, load());
         } finally {
             broker.delete(queue);
@@ -282,17 +299,21 @@ public final class LatencyBenchmark {
     }
 
     /** The arguments; see the class comment. */
+    /** Every side, in the order of odd rounds. */
+    private static final List<String> SIDES = List.of("raw", "spi", "resq");
+
     private record Options(String broker, int rate, int warmupSeconds, int measuredSeconds, int rounds, List<String> sides,
-                           Map<String, Object> producer) {
+                           Map<String, Object> producer, QueueType queueType) {
 
         static Options parse(String[] args) {
             if (args.length < 1) {
                 throw new IllegalArgumentException("usage: LatencyBenchmark memory|kafka|redis|rabbitmq|sqs [rate msg/s] "
-                        + "[warm-up s] [measured s] [rounds] [sides=raw|resq] [producer.<kafka setting>=<value>...]");
+                        + "[warm-up s] [measured s] [rounds] [sides=raw,spi,resq] [queue=quorum|classic] [producer.<kafka setting>=<value>...]");
             }
             List<Integer> numbers = new ArrayList<>();
-            List<String> sides = List.of("raw", "resq");
+            List<String> sides = SIDES;
             Map<String, Object> producer = new LinkedHashMap<>();
+            QueueType queueType = QueueType.QUORUM;
             for (int i = 1; i < args.length; i++) {
                 String a = args[i];
                 int eq = a.indexOf('=');
@@ -300,13 +321,18 @@ public final class LatencyBenchmark {
                     numbers.add(Integer.parseInt(a));
                 } else if (a.startsWith("sides=")) {
                     sides = List.of(a.substring(eq + 1).split(","));
-                    if (!List.of("raw", "resq").containsAll(sides)) {
-                        throw new IllegalArgumentException("sides must be raw, resq or raw,resq, was " + a.substring(eq + 1));
+                    if (!SIDES.containsAll(sides)) {
+                        throw new IllegalArgumentException("sides must be some of raw,spi,resq, was " + a.substring(eq + 1));
+                    }
+                } else if (a.startsWith("queue=")) {
+                    queueType = QueueType.valueOf(a.substring(eq + 1).toUpperCase());
+                    if (!args[0].equals("rabbitmq")) {
+                        throw new IllegalArgumentException("queue=<type> is for rabbitmq only, broker was " + args[0]);
                     }
                 } else if (a.startsWith("producer.")) {
                     producer.put(a.substring("producer.".length(), eq), a.substring(eq + 1));
                 } else {
-                    throw new IllegalArgumentException("unknown option " + a + " (sides=... or producer.<setting>=...)");
+                    throw new IllegalArgumentException("unknown option " + a + " (sides=..., queue=... or producer.<setting>=...)");
                 }
             }
             int rate = numbers.size() > 0 ? numbers.get(0) : 1_000;
@@ -326,7 +352,7 @@ public final class LatencyBenchmark {
             if (!producer.isEmpty() && !args[0].equals("kafka")) {
                 throw new IllegalArgumentException("producer.<setting> options are for kafka only, broker was " + args[0]);
             }
-            return new Options(args[0], rate, warmup, measured, rounds, sides, producer);
+            return new Options(args[0], rate, warmup, measured, rounds, sides, producer, queueType);
         }
     }
 
@@ -386,6 +412,52 @@ public final class LatencyBenchmark {
         @Override
         public void close() {
             queues.close();
+        }
+    }
+
+    /**
+     * The resq transport alone: its {@code Sender}, and one thread polling its {@code Receiver}
+     * (as many at a time and as long as the processor's fetch thread asks for), decoding the same
+     * hand-written envelope as the raw side, calling the handler and acking. No processor, no
+     * resq codec: between the raw side and resq, it shows which part of the added latency is the
+     * transport's and which the core's.
+     */
+    static final class SpiSide extends Side {
+        private final Transport transport;
+        private final Map<String, Sender> senders = new ConcurrentHashMap<>();
+
+        SpiSide(Transport transport) {
+            this.transport = transport;
+        }
+
+        @Override
+        AutoCloseable consume(String queue, Consumer<String> handler) {
+            Receiver receiver = transport.receiver(queue, new ReceiverOptions(GROUP, transport.defaultPrefetch(1)));
+            AutoCloseable polling = loop("latency-spi-consumer", this, () -> {
+                for (Delivery d : receiver.poll(16, Duration.ofMillis(200))) {
+                    handler.accept(EnvelopeJson.read(d.body()).payload());
+                    d.ack();
+                }
+            });
+            return () -> {
+                polling.close();
+                receiver.close();
+            };
+        }
+
+        @Override
+        void send(String queue, String body) {
+            EnvelopeJson envelope = EnvelopeJson.of(queue, body);
+            senders.computeIfAbsent(queue, transport::sender).send(Outbound.of(envelope.id(), envelope.toBytes())).whenComplete((v, e) -> {
+                if (e != null) {
+                    failed(e);
+                }
+            });
+        }
+
+        @Override
+        public void close() {
+            transport.close();
         }
     }
 
@@ -519,11 +591,13 @@ public final class LatencyBenchmark {
     static final class RabbitRaw extends Side {
         /** resq's default prefetch for one handler on RabbitMQ (concurrency + 1). */
         private static final int PREFETCH = 2;
+        private final QueueType type;
         private final Connection publisher;
         private final Connection subscriber;
         private final Channel out;
 
-        RabbitRaw(ConnectionFactory factory) throws Exception {
+        RabbitRaw(ConnectionFactory factory, QueueType type) throws Exception {
+            this.type = type;
             this.publisher = factory.newConnection("latency-raw-publisher");
             this.subscriber = factory.newConnection("latency-raw-consumer");
             this.out = publisher.createChannel();
@@ -534,7 +608,7 @@ public final class LatencyBenchmark {
         @Override
         AutoCloseable consume(String queue, Consumer<String> handler) throws Exception {
             Channel in = subscriber.createChannel();
-            in.queueDeclare(queue, true, false, false, Map.of("x-queue-type", "quorum"));
+            in.queueDeclare(queue, true, false, false, Map.of("x-queue-type", type.name().toLowerCase()));
             in.basicQos(PREFETCH);
             in.basicConsume(queue, false, new DefaultConsumer(in) {
                 @Override
@@ -627,7 +701,7 @@ public final class LatencyBenchmark {
     record Broker(String description, Callable<Side> raw, Supplier<Transport> transport, QueueMaker queues, QueueCleanup cleanup,
                   AutoCloseable resources) implements AutoCloseable {
 
-        static Broker of(String name, Map<String, Object> producer) throws Exception {
+        static Broker of(String name, Map<String, Object> producer, QueueType queueType) throws Exception {
             switch (name) {
                 case "memory":
                     return new Broker("in-memory (raw: ArrayBlockingQueue)", MemoryRaw::new, InMemoryTransport::create,
@@ -651,9 +725,10 @@ public final class LatencyBenchmark {
                 }
                 case "rabbitmq": {
                     ConnectionFactory factory = Brokers.rabbitMq();
-                    return new Broker("RabbitMQ at " + factory.getHost() + ":" + factory.getPort()
-                            + ", quorum queues, persistent messages, publisher confirms", () -> new RabbitRaw(factory),
-                            () -> RabbitMqTransport.create(factory), Broker::unique,
+                    return new Broker("RabbitMQ at " + factory.getHost() + ":" + factory.getPort() + ", "
+                            + queueType.name().toLowerCase() + " queues, persistent messages, publisher confirms",
+                            () -> new RabbitRaw(factory, queueType),
+                            () -> RabbitMqTransport.builder(factory).queueType(queueType).build(), Broker::unique,
                             q -> RabbitMqBenchmark.deleteQueues(factory, q, q + "_deadletter"), () -> { });
                 }
                 case "sqs": {
