@@ -372,6 +372,13 @@ public final class LatencyBenchmark {
         /** Sends {@code body} to {@code queue}, waiting no longer than the client's own send call does. */
         abstract void send(String queue, String body) throws Exception;
 
+        /** A send's completion: counts it if it failed. Any thread. */
+        void settled(Object result, Throwable e) {
+            if (e != null) {
+                failed(e);
+            }
+        }
+
         /** Counts a failed send or handler call; the first is printed. Any thread. */
         void failed(Throwable e) {
             failures.incrementAndGet();
@@ -402,11 +409,7 @@ public final class LatencyBenchmark {
 
         @Override
         void send(String queue, String body) {
-            enqueues.computeIfAbsent(queue, q -> queues.enqueue(q, String.class)).sendAsync(body).whenComplete((m, e) -> {
-                if (e != null) {
-                    failed(e);
-                }
-            });
+            enqueues.computeIfAbsent(queue, q -> queues.enqueue(q, String.class)).sendAsync(body).whenComplete(this::settled);
         }
 
         @Override
@@ -448,11 +451,7 @@ public final class LatencyBenchmark {
         @Override
         void send(String queue, String body) {
             EnvelopeJson envelope = EnvelopeJson.of(queue, body);
-            senders.computeIfAbsent(queue, transport::sender).send(Outbound.of(envelope.id(), envelope.toBytes())).whenComplete((v, e) -> {
-                if (e != null) {
-                    failed(e);
-                }
-            });
+            senders.computeIfAbsent(queue, transport::sender).send(Outbound.of(envelope.id(), envelope.toBytes())).whenComplete(this::settled);
         }
 
         @Override
@@ -531,11 +530,7 @@ public final class LatencyBenchmark {
 
         @Override
         void send(String topic, String body) {
-            client.send(topic, body, e -> {
-                if (e != null) {
-                    failed(e);
-                }
-            });
+            client.send(topic, body, e -> settled(null, e));
         }
 
         @Override
