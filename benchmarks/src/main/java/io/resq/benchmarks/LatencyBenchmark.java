@@ -8,6 +8,7 @@ import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
 import io.resq.Enqueue;
 import io.resq.Processor;
+import io.resq.ProcessorBuilder;
 import io.resq.Queues;
 import io.resq.kafka.KafkaTransport;
 import io.resq.memory.InMemoryTransport;
@@ -101,7 +102,9 @@ import software.amazon.awssdk.services.sqs.model.Message;
  * per second (default 1000), warm-up seconds (10), measured seconds (30) and rounds (1; each round
  * runs every side, in reverse order in even rounds), then options: {@code sides=} some of
  * {@code raw,spi,resq} (default all three; one side alone, for profiling); for RabbitMQ
- * {@code queue=quorum} (default) or {@code queue=classic}; for Kafka {@code producer.<setting>=<value>}.
+ * {@code queue=quorum} (default) or {@code queue=classic}; for Kafka {@code producer.<setting>=<value>};
+ * {@code prefetch=<n>} sets resq's and the transport side's prefetch (and RabbitMQ's raw {@code basic.qos})
+ * instead of the default, to see what the prefetch does to latency.
  */
 public final class LatencyBenchmark {
 
@@ -118,7 +121,7 @@ public final class LatencyBenchmark {
     /** See the class comment for the arguments. */
     public static void main(String[] args) throws Exception {
         Options o = Options.parse(args);
-        try (Broker broker = Broker.of(o.broker, o.producer, o.queueType)) {
+        try (Broker broker = Broker.of(o)) {
             System.out.printf("Latency at a fixed rate: %s, %,d msg/s, %d s warm-up then %d s measured, %d round(s), bodies of %d bytes%n",
                     broker.description(), o.rate, o.warmupSeconds, o.measuredSeconds, o.rounds, TimedBody.SIZE);
             System.out.println("resq: Queues.using(transport), sendAsync, processor with group '" + GROUP
@@ -191,8 +194,8 @@ public final class LatencyBenchmark {
         double loadBefore = load();
         try (Side side = switch (sideName) {
             case "raw" -> broker.raw().call();
-            case "spi" -> new SpiSide(broker.transport().get());
-            default -> new ResqSide(broker.transport().get());
+            case "spi" -> new SpiSide(broker.transport().get(), o.prefetch);
+            default -> new ResqSide(broker.transport().get(), o.prefetch);
         }) {
             Cost.PerMessage cost;
             long sent = 0;
@@ -303,17 +306,18 @@ public final class LatencyBenchmark {
     private static final List<String> SIDES = List.of("raw", "spi", "resq");
 
     private record Options(String broker, int rate, int warmupSeconds, int measuredSeconds, int rounds, List<String> sides,
-                           Map<String, Object> producer, QueueType queueType) {
+                           Map<String, Object> producer, QueueType queueType, int prefetch) {
 
         static Options parse(String[] args) {
             if (args.length < 1) {
                 throw new IllegalArgumentException("usage: LatencyBenchmark memory|kafka|redis|rabbitmq|sqs [rate msg/s] "
-                        + "[warm-up s] [measured s] [rounds] [sides=raw,spi,resq] [queue=quorum|classic] [producer.<kafka setting>=<value>...]");
+                        + "[warm-up s] [measured s] [rounds] [sides=raw,spi,resq] [queue=quorum|classic] [prefetch=<n>] [producer.<kafka setting>=<value>...]");
             }
             List<Integer> numbers = new ArrayList<>();
             List<String> sides = SIDES;
             Map<String, Object> producer = new LinkedHashMap<>();
             QueueType queueType = QueueType.QUORUM;
+            int prefetch = 0;
             for (int i = 1; i < args.length; i++) {
                 String a = args[i];
                 int eq = a.indexOf('=');
@@ -329,10 +333,15 @@ public final class LatencyBenchmark {
                     if (!args[0].equals("rabbitmq")) {
                         throw new IllegalArgumentException("queue=<type> is for rabbitmq only, broker was " + args[0]);
                     }
+                } else if (a.startsWith("prefetch=")) {
+                    prefetch = Integer.parseInt(a.substring(eq + 1));
+                    if (prefetch < 1) {
+                        throw new IllegalArgumentException("prefetch must be >= 1, was " + prefetch);
+                    }
                 } else if (a.startsWith("producer.")) {
                     producer.put(a.substring("producer.".length(), eq), a.substring(eq + 1));
                 } else {
-                    throw new IllegalArgumentException("unknown option " + a + " (sides=..., queue=... or producer.<setting>=...)");
+                    throw new IllegalArgumentException("unknown option " + a + " (sides=..., queue=..., prefetch=... or producer.<setting>=...)");
                 }
             }
             int rate = numbers.size() > 0 ? numbers.get(0) : 1_000;
@@ -352,7 +361,7 @@ public final class LatencyBenchmark {
             if (!producer.isEmpty() && !args[0].equals("kafka")) {
                 throw new IllegalArgumentException("producer.<setting> options are for kafka only, broker was " + args[0]);
             }
-            return new Options(args[0], rate, warmup, measured, rounds, sides, producer, queueType);
+            return new Options(args[0], rate, warmup, measured, rounds, sides, producer, queueType, prefetch);
         }
     }
 
@@ -397,13 +406,18 @@ public final class LatencyBenchmark {
         private final Queues queues;
         private final Map<String, Enqueue<String>> enqueues = new ConcurrentHashMap<>();
 
-        ResqSide(Transport transport) {
+        private final int prefetch;
+
+        /** @param prefetch the processor's prefetch, or 0 for the default */
+        ResqSide(Transport transport, int prefetch) {
             this.queues = Queues.using(transport);
+            this.prefetch = prefetch;
         }
 
         @Override
         AutoCloseable consume(String queue, Consumer<String> handler) {
-            Processor<String> p = queues.processor(queue, String.class).group(GROUP).handler(handler::accept).start();
+            ProcessorBuilder<String> b = queues.processor(queue, String.class).group(GROUP).handler(handler::accept);
+            Processor<String> p = (prefetch > 0 ? b.prefetch(prefetch) : b).start();
             return p::close;
         }
 
@@ -429,13 +443,17 @@ public final class LatencyBenchmark {
         private final Transport transport;
         private final Map<String, Sender> senders = new ConcurrentHashMap<>();
 
-        SpiSide(Transport transport) {
+        private final int prefetch;
+
+        /** @param prefetch the receiver's prefetch, or 0 for the transport's default for one handler */
+        SpiSide(Transport transport, int prefetch) {
             this.transport = transport;
+            this.prefetch = prefetch > 0 ? prefetch : transport.defaultPrefetch(1);
         }
 
         @Override
         AutoCloseable consume(String queue, Consumer<String> handler) {
-            Receiver receiver = transport.receiver(queue, new ReceiverOptions(GROUP, transport.defaultPrefetch(1)));
+            Receiver receiver = transport.receiver(queue, new ReceiverOptions(GROUP, prefetch));
             AutoCloseable polling = loop("latency-spi-consumer", this, () -> {
                 for (Delivery d : receiver.poll(16, Duration.ofMillis(200))) {
                     handler.accept(EnvelopeJson.read(d.body()).payload());
@@ -585,14 +603,17 @@ public final class LatencyBenchmark {
     /** Raw RabbitMQ: publishes confirmed by a listener; a push consumer acking after each handler call. */
     static final class RabbitRaw extends Side {
         /** resq's default prefetch for one handler on RabbitMQ (concurrency + 1). */
-        private static final int PREFETCH = 2;
+        private static final int DEFAULT_PREFETCH = 2;
         private final QueueType type;
+        private final int prefetch;
         private final Connection publisher;
         private final Connection subscriber;
         private final Channel out;
 
-        RabbitRaw(ConnectionFactory factory, QueueType type) throws Exception {
+        /** @param prefetch {@code basic.qos}, or 0 for resq's default */
+        RabbitRaw(ConnectionFactory factory, QueueType type, int prefetch) throws Exception {
             this.type = type;
+            this.prefetch = prefetch > 0 ? prefetch : DEFAULT_PREFETCH;
             this.publisher = factory.newConnection("latency-raw-publisher");
             this.subscriber = factory.newConnection("latency-raw-consumer");
             this.out = publisher.createChannel();
@@ -604,7 +625,7 @@ public final class LatencyBenchmark {
         AutoCloseable consume(String queue, Consumer<String> handler) throws Exception {
             Channel in = subscriber.createChannel();
             in.queueDeclare(queue, true, false, false, Map.of("x-queue-type", type.name().toLowerCase()));
-            in.basicQos(PREFETCH);
+            in.basicQos(prefetch);
             in.basicConsume(queue, false, new DefaultConsumer(in) {
                 @Override
                 public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
@@ -696,8 +717,10 @@ public final class LatencyBenchmark {
     record Broker(String description, Callable<Side> raw, Supplier<Transport> transport, QueueMaker queues, QueueCleanup cleanup,
                   AutoCloseable resources) implements AutoCloseable {
 
-        static Broker of(String name, Map<String, Object> producer, QueueType queueType) throws Exception {
-            switch (name) {
+        static Broker of(Options o) throws Exception {
+            Map<String, Object> producer = o.producer;
+            QueueType queueType = o.queueType;
+            switch (o.broker) {
                 case "memory":
                     return new Broker("in-memory (raw: ArrayBlockingQueue)", MemoryRaw::new, InMemoryTransport::create,
                             Broker::unique, q -> { }, () -> { });
@@ -722,7 +745,7 @@ public final class LatencyBenchmark {
                     ConnectionFactory factory = Brokers.rabbitMq();
                     return new Broker("RabbitMQ at " + factory.getHost() + ":" + factory.getPort() + ", "
                             + queueType.name().toLowerCase() + " queues, persistent messages, publisher confirms",
-                            () -> new RabbitRaw(factory, queueType),
+                            () -> new RabbitRaw(factory, queueType, o.prefetch),
                             () -> RabbitMqTransport.builder(factory).queueType(queueType).build(), Broker::unique,
                             q -> RabbitMqBenchmark.deleteQueues(factory, q, q + "_deadletter"), () -> { });
                 }
@@ -739,7 +762,7 @@ public final class LatencyBenchmark {
                             }, client);
                 }
                 default:
-                    throw new IllegalArgumentException("broker must be memory, kafka, redis, rabbitmq or sqs, was " + name);
+                    throw new IllegalArgumentException("broker must be memory, kafka, redis, rabbitmq or sqs, was " + o.broker);
             }
         }
 
