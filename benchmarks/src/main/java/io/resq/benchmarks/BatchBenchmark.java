@@ -6,7 +6,6 @@ import io.resq.Processor;
 import io.resq.ProcessorBuilder;
 import io.resq.Queues;
 import io.resq.kafka.KafkaTransport;
-import io.resq.kafka.testing.EmbeddedKafka;
 import io.resq.memory.InMemoryTransport;
 import io.resq.spi.Transport;
 import java.time.Duration;
@@ -42,15 +41,8 @@ public final class BatchBenchmark {
         System.out.printf("Batch benchmark: %,d orders per round, batch of %d vs one message, concurrency 1, %d rounds after a warm-up%n",
                 n, BATCH, rounds);
         compare("in-memory", InMemoryTransport::create, n, rounds);
-        String external = System.getenv("RESQ_KAFKA_BOOTSTRAP");
-        EmbeddedKafka embedded = external == null || external.isBlank() ? EmbeddedKafka.start() : null;
-        String bootstrap = embedded != null ? embedded.bootstrapServers() : external;
-        try {
-            compare("kafka", () -> KafkaTransport.create(Map.of("bootstrap.servers", bootstrap)), n, rounds);
-        } finally {
-            if (embedded != null) {
-                embedded.close();
-            }
+        try (Brokers.Kafka kafka = Brokers.Kafka.start()) {
+            compare("kafka", () -> KafkaTransport.create(Map.of("bootstrap.servers", kafka.bootstrap())), n, rounds);
         }
     }
 

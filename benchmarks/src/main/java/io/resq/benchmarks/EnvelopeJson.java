@@ -55,4 +55,18 @@ record EnvelopeJson(String id, String queue, String category, String key, @JsonP
     static EnvelopeJson read(byte[] body) throws IOException {
         return READER.readValue(body);
     }
+
+    /** The envelope as text, for clients that carry strings (Redis fields, SQS bodies). */
+    String toJson() {
+        try {
+            return WRITER.writeValueAsString(this);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The envelope in {@code body}; throws on a body that is not one. */
+    static EnvelopeJson read(String body) throws IOException {
+        return READER.readValue(body);
+    }
 }

@@ -5,7 +5,6 @@ import io.resq.Processor;
 import io.resq.Queues;
 import io.resq.RetryPolicy;
 import io.resq.kafka.KafkaTransport;
-import io.resq.kafka.testing.EmbeddedKafka;
 import io.resq.spi.Delivery;
 import io.resq.spi.Outbound;
 import io.resq.spi.Receiver;
@@ -13,6 +12,7 @@ import io.resq.spi.ReceiverOptions;
 import io.resq.spi.Sender;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -88,13 +88,11 @@ public final class KafkaBenchmark {
                 throw new IllegalArgumentException("unknown side '" + side + "'; sides are " + LABELS.keySet());
             }
         }
-        String external = System.getenv("RESQ_KAFKA_BOOTSTRAP");
-        EmbeddedKafka embedded = external == null || external.isBlank() ? EmbeddedKafka.start() : null;
-        String bootstrap = embedded != null ? embedded.bootstrapServers() : external;
-        try {
+        try (Brokers.Kafka kafka = Brokers.Kafka.start()) {
+            String bootstrap = kafka.bootstrap();
             System.out.printf("Kafka benchmark: %,d messages of ~%d bytes, acks=all, %d partitions, 1 producer (async, window %d),"
-                    + " 1 consumer (resq concurrency %d), best of %d alternating rounds, %s%s%n", n, TimedBody.SIZE, PARTITIONS, WINDOW,
-                    concurrency, ROUNDS, bootstrap, embedded != null ? " (embedded broker in this JVM)" : "");
+                    + " 1 consumer (resq concurrency %d), best of %d alternating rounds, %s%n", n, TimedBody.SIZE, PARTITIONS, WINDOW,
+                    concurrency, ROUNDS, kafka);
             // Warm-up, not measured: a full round per side. With the broker in this JVM the JIT
             // kept compiling broker and client code for several 100,000-message rounds (a third
             // of the CPU in a second round, measured), so after a short warm-up a round's figures
@@ -132,10 +130,6 @@ public final class KafkaBenchmark {
                 fr.print("raw+decode");
                 fq.print("resq");
                 System.out.printf("ratio resq/raw, 10%% failing: %.2f%n", fq.rate() / fr.rate());
-            }
-        } finally {
-            if (embedded != null) {
-                embedded.close();
             }
         }
     }
@@ -217,11 +211,11 @@ public final class KafkaBenchmark {
         abstract void send(String topic, String body, Consumer<Throwable> done);
 
         /** Starts consuming {@code topic}; every record's body goes to {@code onBody} on the consuming thread. */
-        abstract AutoCloseable consume(String topic, Counter onBody) throws Exception;
+        abstract AutoCloseable consume(String topic, Consumer<String> onBody) throws Exception;
     }
 
     /** Counts records, records their latency, and notes when the first and the last arrived. */
-    static final class Counter {
+    static final class Counter implements Consumer<String> {
         final int n;
         final long[] latencies;
         final AtomicInteger received = new AtomicInteger();
@@ -236,7 +230,8 @@ public final class KafkaBenchmark {
             this.latencies = new long[n];
         }
 
-        void accept(String body) {
+        @Override
+        public void accept(String body) {
             long now = System.nanoTime();
             int i = received.getAndIncrement();
             if (i == 0) {
@@ -346,7 +341,7 @@ public final class KafkaBenchmark {
         }
 
         @Override
-        AutoCloseable consume(String topic, Counter counter) {
+        AutoCloseable consume(String topic, Consumer<String> counter) {
             AtomicBoolean stop = new AtomicBoolean();
             Thread t = new Thread(() -> {
                 try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.of("bootstrap.servers", bootstrap, "group.id", "bench",
@@ -386,17 +381,26 @@ public final class KafkaBenchmark {
     static final class RawDecode extends Side {
         private static final byte[] ATTEMPT = "1".getBytes(StandardCharsets.UTF_8);
         private static final byte[] FORMAT = "envelope".getBytes(StandardCharsets.UTF_8);
+        private final Map<String, Object> producerSettings;
         private KafkaProducer<byte[], byte[]> producer;
         final AtomicLong failures = new AtomicLong();
 
         RawDecode(String bootstrap) {
+            this(bootstrap, Map.of("bootstrap.servers", bootstrap, "acks", "all"));
+        }
+
+        /** @param producerSettings the producer's settings (with bootstrap.servers); the serializers are added here */
+        RawDecode(String bootstrap, Map<String, Object> producerSettings) {
             super(bootstrap);
+            this.producerSettings = producerSettings;
         }
 
         KafkaProducer<byte[], byte[]> producer() {
             if (producer == null) {
-                producer = new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap, "acks", "all",
-                        "key.serializer", ByteArraySerializer.class.getName(), "value.serializer", ByteArraySerializer.class.getName()));
+                Map<String, Object> settings = new HashMap<>(producerSettings);
+                settings.put("key.serializer", ByteArraySerializer.class.getName());
+                settings.put("value.serializer", ByteArraySerializer.class.getName());
+                producer = new KafkaProducer<>(settings);
             }
             return producer;
         }
@@ -416,7 +420,7 @@ public final class KafkaBenchmark {
         }
 
         @Override
-        AutoCloseable consume(String topic, Counter counter) {
+        AutoCloseable consume(String topic, Consumer<String> counter) {
             AtomicBoolean stop = new AtomicBoolean();
             Thread t = new Thread(() -> {
                 try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of("bootstrap.servers", bootstrap, "group.id", "bench",
@@ -468,7 +472,7 @@ public final class KafkaBenchmark {
         }
 
         @Override
-        AutoCloseable consume(String topic, Counter counter) {
+        AutoCloseable consume(String topic, Consumer<String> counter) {
             Receiver r = transport.receiver(topic, new ReceiverOptions("bench", 16));
             AtomicBoolean stop = new AtomicBoolean();
             Thread t = new Thread(() -> {
@@ -516,7 +520,7 @@ public final class KafkaBenchmark {
         }
 
         @Override
-        AutoCloseable consume(String topic, Counter counter) {
+        AutoCloseable consume(String topic, Consumer<String> counter) {
             Processor<String> p = queues.processor(topic, String.class).group("bench").concurrency(concurrency)
                     .retry(RetryPolicy.none())
                     .handler(counter::accept)

@@ -64,8 +64,7 @@ public final class RabbitMqBenchmark {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
         QueueType type = args.length > 1 ? QueueType.valueOf(args[1].toUpperCase()) : QueueType.QUORUM;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 4;
-        ConnectionFactory factory = new ConnectionFactory();
-        factory.setUri(System.getenv().getOrDefault("RESQ_RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672/%2F"));
+        ConnectionFactory factory = Brokers.rabbitMq();
         System.out.printf("RabbitMQ benchmark: %,d persistent messages of ~%d bytes, %s queues, 1 producer (one confirmed send at a time), "
                 + "1 consumer (prefetch %d, ack per message), %s:%d%n", n, TimedBody.SIZE, type, PREFETCH, factory.getHost(), factory.getPort());
 
@@ -339,7 +338,8 @@ public final class RabbitMqBenchmark {
         }
     }
 
-    private static void deleteQueues(ConnectionFactory factory, String... queues) throws Exception {
+    /** Deletes {@code queues}, on a connection of its own. */
+    static void deleteQueues(ConnectionFactory factory, String... queues) throws Exception {
         try (Connection c = factory.newConnection("bench-cleanup"); Channel ch = c.createChannel()) {
             for (String q : queues) {
                 ch.queueDelete(q);

@@ -53,7 +53,7 @@ public final class RedisBenchmark {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
         int failing = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
-        String uri = System.getenv().getOrDefault("RESQ_REDIS_URI", "redis://127.0.0.1:6379");
+        String uri = Brokers.redisUri();
         System.out.printf("Redis Streams benchmark: %,d messages of ~%d bytes, sync and pipelined (window %,d) sends,"
                 + " 1 consumer acking each message, %s%n", n, TimedBody.SIZE, WINDOW, uri.replaceAll("//[^@/]*@", "//***@"));
 
@@ -181,7 +181,7 @@ public final class RedisBenchmark {
         measured.countDown();
         producer.join();
         side.close();
-        try (RedisClient client = RedisClient.create(System.getenv().getOrDefault("RESQ_REDIS_URI", "redis://127.0.0.1:6379"))) {
+        try (RedisClient client = RedisClient.create(Brokers.redisUri())) {
             client.del(backlog, piped, channelled, together, backlog + "_deadletter", together + "_deadletter");
         }
         return new Result(send, pipelined, channel, consume, e2e, TimedBody.percentileMicros(latencies, 0.50),

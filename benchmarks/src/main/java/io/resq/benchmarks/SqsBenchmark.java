@@ -15,9 +15,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -56,14 +53,10 @@ public final class SqsBenchmark {
     /** Args: [message count, default 100000]. */
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
-        String endpoint = System.getenv().getOrDefault("RESQ_SQS_ENDPOINT", "http://127.0.0.1:9324");
+        URI endpoint = Brokers.sqsEndpoint();
         System.out.printf("SQS benchmark: %,d messages of ~%d bytes, batches of 10 (5 in flight), 1 consumer deleting after each handler, %s%n",
-                n, TimedBody.SIZE, URI.create(endpoint).getHost() + ":" + URI.create(endpoint).getPort());
-        try (SqsClient client = SqsClient.builder()
-                .endpointOverride(URI.create(endpoint))
-                .region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))
-                .build()) {
+                n, TimedBody.SIZE, endpoint.getHost() + ":" + endpoint.getPort());
+        try (SqsClient client = Brokers.sqsClient()) {
             // Warm up both paths so JIT and connection pools do not bias the first measurement.
             int warm = Math.min(n, 2_000);
             raw(client, warm);
