@@ -19,9 +19,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -373,9 +373,16 @@ final class DefaultProcessor<T> implements Processor<T> {
         /** Worker thread only: handler calls in this delivery, and the last failure that was not the own breaker's refusal. */
         private int calls;
         private Throwable lastError;
-        /** Worker thread only: the interceptors' handling of this delivery, or {@code null} (none registered, or none wanted it). */
+        /**
+         * The interceptors' handling of this delivery, or {@code null} (none registered, or none wanted
+         * it). Worker thread only, until {@link #copyInFlight}: then the completion that settles it.
+         */
         Interceptors.Handlings handling;
-        /** Worker thread only: how the delivery ended, for the interceptors; RELEASED unless something else happened. */
+        /**
+         * How the delivery ended, for the interceptors; RELEASED unless something else happened. Worker
+         * thread only, until {@link #copyInFlight}: then the completion sets it (the hand-off through
+         * the settler's executor orders the worker's writes before the completion's reads).
+         */
         private Interceptor.Outcome outcome = Interceptor.Outcome.RELEASED;
         private Throwable endFailure;
         /** Set when the delivery goes back to the broker after a back-off, or its copy is in flight: its slot is freed then, not when run() ends. */

@@ -416,12 +416,21 @@ final class Settler<T> {
                 s.then.accept(outcome);
             }
         } finally {
-            if (s.completions != null && flights.remove(s)) {
-                synchronized (landed) {
-                    landed.notifyAll();
-                }
+            if (s.completions != null) {
+                landed(s);
             }
         }
+    }
+
+    /** {@code s} is no longer in flight; wakes {@link #awaitCopies}. Returns whether it was. */
+    private boolean landed(Settling s) {
+        if (!flights.remove(s)) {
+            return false;
+        }
+        synchronized (landed) {
+            landed.notifyAll();
+        }
+        return true;
     }
 
     private Duration releaseDelay(Msg<?> msg) {
@@ -458,7 +467,7 @@ final class Settler<T> {
             } catch (RejectedExecutionException closed) {
                 // The owner closed without waiting for this copy (its worker outlived the drain): the original
                 // stays unacked, so the broker delivers it again; the copy may have landed too.
-                if (flights.remove(s)) {
+                if (landed(s)) {
                     LOG.warn("the copy of {} on {} was answered after its processor closed; the original is delivered again",
                             s.delivery.id(), queue);
                 }
