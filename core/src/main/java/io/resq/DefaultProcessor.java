@@ -19,9 +19,12 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -40,6 +43,13 @@ import org.slf4j.LoggerFactory;
  * {@code settled} flag makes every delivery settle once, whoever gets there first (a worker, or
  * {@link #close()} releasing what never ran). A task's body is decoded by its worker, or earlier
  * by the fetch thread while it has nothing to fetch ({@link Task#ahead}, volatile).
+ *
+ * <p>A failed delivery's redelivery or dead-letter copy is sent by the worker, which then goes on
+ * with its next task; what follows the broker's answer (the ack of the original, the listener,
+ * the interceptors' {@code completed}, freeing the slot) runs on a settle thread
+ * ({@link #settleThreads}), never on the broker client's thread that completed the send. Until
+ * then the task keeps its slot and its place in {@link #tasks}, so the prefetch bounds the copies
+ * in flight too and {@code health()} counts them.
  */
 final class DefaultProcessor<T> implements Processor<T> {
 
@@ -78,6 +88,12 @@ final class DefaultProcessor<T> implements Processor<T> {
     private final String resilienceName;
     private final ExecutorService workers;
     private final ExecutorService handlerThreads;
+    /**
+     * Runs the completions of copies in flight: acks the original once its copy is confirmed (or
+     * schedules its deferred release when refused), tells the listener and the interceptors, frees
+     * the slot. Up to {@code concurrency} threads, created when needed and ended when idle.
+     */
+    private final ThreadPoolExecutor settleThreads;
     private final KeyedDispatcher<Task> dispatcher;
     // The task a worker thread is running, for the retry event listener, which gets no task of its own.
     private final ThreadLocal<Task> current = new ThreadLocal<>();
@@ -124,6 +140,9 @@ final class DefaultProcessor<T> implements Processor<T> {
         this.workers = Executors.newFixedThreadPool(b.concurrency, workerThreads);
         this.handlerThreads = limiter == null ? null : Executors.newCachedThreadPool(threads("resq-handler-" + queue, b.virtualThreads));
         this.dispatcher = new KeyedDispatcher<>(workers, Task::abandon);
+        this.settleThreads = new ThreadPoolExecutor(b.concurrency, b.concurrency, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                threads("resq-settle-" + queue, b.virtualThreads));
+        settleThreads.allowCoreThreadTimeOut(true);
         if (batchHandler == null) {
             this.lanes = null;
         } else {
@@ -354,13 +373,26 @@ final class DefaultProcessor<T> implements Processor<T> {
         /** Worker thread only: handler calls in this delivery, and the last failure that was not the own breaker's refusal. */
         private int calls;
         private Throwable lastError;
-        /** Worker thread only: the interceptors' handling of this delivery, or {@code null} (none registered, or none wanted it). */
+        /**
+         * The interceptors' handling of this delivery, or {@code null} (none registered, or none wanted
+         * it). Worker thread only, until {@link #copyInFlight}: then the completion that settles it.
+         */
         Interceptors.Handlings handling;
-        /** Worker thread only: how the delivery ended, for the interceptors; RELEASED unless something else happened. */
+        /**
+         * How the delivery ended, for the interceptors; RELEASED unless something else happened. Worker
+         * thread only, until {@link #copyInFlight}: then the completion sets it (the hand-off through
+         * the settler's executor orders the worker's writes before the completion's reads).
+         */
         private Interceptor.Outcome outcome = Interceptor.Outcome.RELEASED;
         private Throwable endFailure;
-        /** Set when the delivery goes back to the broker after a back-off: its slot is freed then, not when run() ends. */
+        /** Set when the delivery goes back to the broker after a back-off, or its copy is in flight: its slot is freed then, not when run() ends. */
         private volatile boolean deferred;
+        /**
+         * Worker thread only: set once the failed delivery was handed to the settler's completion,
+         * which from then on owns {@link #outcome}, tells the interceptors and frees the slot
+         * ({@link #copySettled}); the worker touches none of them after that.
+         */
+        private boolean copyInFlight;
 
         Task(Delivery delivery) {
             this.delivery = delivery;
@@ -418,11 +450,18 @@ final class DefaultProcessor<T> implements Processor<T> {
                 lastFailure = f;
                 if (settle()) {
                     deferred = true;
-                    Settler.Outcome outcome = settler.undecodable(delivery, e, f.date(), this::finish);
-                    deferred = outcome == Settler.Outcome.RELEASED_LATER;
-                    if (outcome == Settler.Outcome.DEAD_LETTERED) {
-                        deadLettered.incrementAndGet();
-                    }
+                    copyInFlight = true;
+                    settler.undecodableAsync(delivery, e, f.date(), settleThreads, outcome -> {
+                        try {
+                            if (outcome == Settler.Outcome.DEAD_LETTERED) {
+                                deadLettered.incrementAndGet();
+                            }
+                        } finally {
+                            if (outcome != Settler.Outcome.RELEASED_LATER) {
+                                finish();
+                            }
+                        }
+                    }, this::finish);
                 }
                 return false;
             }
@@ -440,7 +479,9 @@ final class DefaultProcessor<T> implements Processor<T> {
             try {
                 handle();
             } finally {
-                handling.completed(outcome, outcome == Interceptor.Outcome.SUCCEEDED ? null : endFailure);
+                if (!copyInFlight) {
+                    handling.completed(outcome, outcome == Interceptor.Outcome.SUCCEEDED ? null : endFailure);
+                }
             }
         }
 
@@ -516,14 +557,33 @@ final class DefaultProcessor<T> implements Processor<T> {
                 return;
             }
             deferred = true;
-            Settler.Outcome outcome = settler.fail(delivery, msg, e, failure, this::finish);
-            deferred = outcome == Settler.Outcome.RELEASED_LATER;
-            if (outcome == Settler.Outcome.REDELIVERED) {
-                redelivered.incrementAndGet();
-                this.outcome = Interceptor.Outcome.REDELIVERED;
-            } else if (outcome == Settler.Outcome.DEAD_LETTERED) {
-                deadLettered.incrementAndGet();
-                this.outcome = Interceptor.Outcome.DEAD_LETTERED;
+            copyInFlight = true;
+            // The worker goes on with its next task; the settler's completion calls copySettled once the broker answered.
+            settler.failAsync(delivery, msg, e, failure, inMdc(msg), this::copySettled, this::finish);
+        }
+
+        /**
+         * The failed delivery is settled: redelivered or dead-lettered (acked once the broker
+         * confirmed the copy), released later (the copy was refused; {@link #finish} runs at the
+         * release), or released now by {@code close()}. Runs on a settle thread, on the worker when
+         * no copy could be sent, or on the closing thread.
+         */
+        private void copySettled(Settler.Outcome settled) {
+            try (MdcScope scope = mdc()) {
+                if (settled == Settler.Outcome.REDELIVERED) {
+                    redelivered.incrementAndGet();
+                    outcome = Interceptor.Outcome.REDELIVERED;
+                } else if (settled == Settler.Outcome.DEAD_LETTERED) {
+                    deadLettered.incrementAndGet();
+                    outcome = Interceptor.Outcome.DEAD_LETTERED;
+                }
+                if (handling != null) {
+                    handling.completed(outcome, endFailure);
+                }
+            } finally {
+                if (settled != Settler.Outcome.RELEASED_LATER) {
+                    finish();
+                }
             }
         }
 
@@ -549,6 +609,15 @@ final class DefaultProcessor<T> implements Processor<T> {
 
         private boolean settle() {
             return settled.compareAndSet(false, true);
+        }
+
+        /** The settle threads, running each completion inside {@code m}'s MDC, as the worker ran its handler. */
+        private Executor inMdc(Msg<T> m) {
+            return completion -> settleThreads.execute(() -> {
+                try (MdcScope scope = MdcScope.open(m.id(), queue, group, m.attempt())) {
+                    completion.run();
+                }
+            });
         }
 
         private void finish() {
@@ -684,7 +753,7 @@ final class DefaultProcessor<T> implements Processor<T> {
                     } catch (Throwable e) {
                         t.unexpected(e);
                     } finally {
-                        if (t.handling != null) {
+                        if (t.handling != null && !t.copyInFlight) {
                             t.handling.completed(t.outcome, t.outcome == Interceptor.Outcome.SUCCEEDED ? null : t.endFailure);
                         }
                     }
@@ -754,6 +823,7 @@ final class DefaultProcessor<T> implements Processor<T> {
         }
         closing = true;
         join(fetcher, 5000);
+        long drainEnd = System.nanoTime() + drainTimeout.toNanos();
         // Backoff waits end now; running handlers get the drain timeout.
         for (Task t : tasks) {
             Thread th = t.thread;
@@ -771,8 +841,25 @@ final class DefaultProcessor<T> implements Processor<T> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        // Deliveries waiting for a back-off go back now; then whatever never ran.
+        // Copies in flight get what is left of the drain timeout: their completions ack the originals.
+        // The workers have stopped, so no copy starts meanwhile.
+        try {
+            if (!settler.awaitCopies(Duration.ofNanos(Math.max(0, drainEnd - System.nanoTime())))) {
+                LOG.warn("{} retry or dead-letter copies of {} still unconfirmed after the drain timeout: their originals go back to the"
+                        + " broker unacked", settler.copiesInFlight(), queue);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // The originals of copies still unconfirmed and deliveries waiting for a back-off go back now; then whatever never ran.
         settler.close();
+        settleThreads.shutdown();
+        try {
+            // A completion that began before the settler closed finishes its ack before the receiver closes.
+            settleThreads.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         for (Task t : new ArrayList<>(tasks)) {
             t.abandon();
         }

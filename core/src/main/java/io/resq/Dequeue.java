@@ -43,7 +43,12 @@ public interface Dequeue<T> extends AutoCloseable {
     /** Acks a received message now. */
     void ack(Msg<T> msg);
 
-    /** Fails a received message now: it is redelivered with {@code error} in its history, or dead-lettered. */
+    /**
+     * Fails a received message now: it is redelivered with {@code error} in its history, or
+     * dead-lettered. Returns once the broker confirmed the copy and the message was acked (or, when
+     * the copy was refused, once its release after a back-off was scheduled): the calling thread
+     * waits for the broker, up to 30 s.
+     */
     void nack(Msg<T> msg, Throwable error);
 
     /** Stops fetching and releases every unsettled message. Idempotent. */

@@ -18,7 +18,10 @@ import java.util.function.BiConsumer;
  * caller's, or the retry timer's). {@link #onHandle}, {@link Handling#retrying} and
  * {@link Handling#completed} run on the processor's worker thread, inside the message's MDC;
  * {@link Handling#call} runs on the thread that runs the handler: the worker thread, or with
- * {@link ProcessorBuilder#timeout} a handler thread of its own (also inside the MDC).
+ * {@link ProcessorBuilder#timeout} a handler thread of its own (also inside the MDC). For a delivery that
+ * failed and whose redelivery or dead-letter copy was sent, {@link Handling#completed} runs once the
+ * broker answered, on a settle thread of the processor (inside the MDC too), or on the thread of
+ * {@link Processor#close()} for a copy still unconfirmed then.
  * {@link #onProcessorStarted} runs on the thread that calls {@link ProcessorBuilder#start()}.
  *
  * <p><b>Failures.</b> An interceptor never changes what happens to a message. Whatever one throws is

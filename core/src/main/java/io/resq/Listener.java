@@ -35,11 +35,18 @@ public interface Listener {
     default void onRetried(Msg<?> msg, Failure failure, int attempt, Duration delay) {
     }
 
-    /** The delivery failed and the message went back to the broker, due again after {@code delay}. */
+    /**
+     * The delivery failed and the message went back to the broker, due again after {@code delay}.
+     * Called once the broker confirmed the copy and the original was acked: in a processor on one of
+     * its settle threads, while its worker already handles other messages.
+     */
     default void onRedelivered(Msg<?> msg, Failure failure, Duration delay) {
     }
 
-    /** The message went to {@code deadLetterQueue} with its history; {@code failure} is the last one. */
+    /**
+     * The message went to {@code deadLetterQueue} with its history; {@code failure} is the last one.
+     * Called once the broker confirmed the copy and the original was acked, like {@link #onRedelivered}.
+     */
     default void onDeadLettered(Msg<?> msg, Failure failure, String deadLetterQueue) {
     }
 

@@ -276,7 +276,8 @@ class FailurePathTest {
             assertThat(f.statusCode()).isEqualTo(500);
             assertThat(f.message()).isEqualTo("poison");
         });
-        assertThat(p.health().deadLettered()).isEqualTo(1);
+        // Counted once the broker confirmed the copy and the original is acked, just after the copy became visible.
+        waitFor("counted", () -> p.health().deadLettered() == 1);
     }
 
     // ------------------------------------------------------------------ copies keep the message as received

@@ -13,14 +13,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A transport that delegates to another but fails where a test asks it to: a sender that cannot
- * be opened, a delivery whose headers or ack throw once, a receiver whose close throws. Records
- * what was sent and closed.
+ * be opened, a delivery whose headers or ack throw once, a receiver whose close throws, sends whose
+ * confirmation is held until the test lets it through. Records what was sent and closed.
  */
 final class FaultyTransport implements Transport {
 
@@ -48,6 +49,15 @@ final class FaultyTransport implements Transport {
     /** Every message handed to a sender, with its queue. */
     final List<Map.Entry<String, Outbound>> sent = new CopyOnWriteArrayList<>();
 
+    /** Queues whose sends are held: not passed on and not confirmed until {@link #releaseHeld()} or {@link #refuseHeld}. */
+    final Set<String> holdSends = ConcurrentHashMap.newKeySet();
+    /** The sends held now, oldest first. */
+    final List<Held> held = new CopyOnWriteArrayList<>();
+
+    /** A send whose confirmation is held. */
+    record Held(String queue, List<Outbound> messages, CompletableFuture<Void> confirmed) {
+    }
+
     FaultyTransport(Transport delegate) {
         this.delegate = delegate;
     }
@@ -65,8 +75,45 @@ final class FaultyTransport implements Transport {
         Sender s = delegate.sender(queue);
         return messages -> {
             messages.forEach(m -> sent.add(Map.entry(queue, m)));
+            if (holdSends.contains(queue)) {
+                Held h = new Held(queue, List.copyOf(messages), new CompletableFuture<>());
+                held.add(h);
+                return h.confirmed();
+            }
             return s.send(messages);
         };
+    }
+
+    /**
+     * Passes every held send on to the real transport and confirms it, on the calling thread (as a
+     * broker client's I/O thread would); sends to those queues are held no longer. Returns how many.
+     */
+    int releaseHeld() {
+        holdSends.clear();
+        int n = 0;
+        for (Held h : held) {
+            held.remove(h);
+            delegate.sender(h.queue()).send(h.messages()).whenComplete((v, e) -> {
+                if (e == null) {
+                    h.confirmed().complete(null);
+                } else {
+                    h.confirmed().completeExceptionally(e);
+                }
+            });
+            n++;
+        }
+        return n;
+    }
+
+    /** Fails every held send with {@code cause}, on the calling thread, without passing it on. Returns how many. */
+    int refuseHeld(Throwable cause) {
+        int n = 0;
+        for (Held h : held) {
+            held.remove(h);
+            h.confirmed().completeExceptionally(cause);
+            n++;
+        }
+        return n;
     }
 
     @Override

@@ -5,9 +5,11 @@ import io.resq.Failure;
 import io.resq.Listener;
 import io.resq.Msg;
 import io.resq.Processor;
+import io.resq.ProcessorBuilder;
 import io.resq.Queues;
 import io.resq.RetryPolicy;
 import io.resq.kafka.KafkaTransport;
+import io.resq.kafka.testing.EmbeddedKafka;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,6 +37,15 @@ import org.slf4j.LoggerFactory;
  * {@code commitAsync} after each poll). Timed from the first handler call until every record has
  * either succeeded or been dead-lettered. The sleeps alone are 2 × 10 ms per failing record, so
  * this measures whether the failure path adds anything beyond the policy's own waiting.
+ *
+ * <p>With {@link Policy#BROKER} (resq only) the failing records are not retried in process but
+ * redelivered through the broker: one call per delivery, two redelivery copies 10 ms apart, then the
+ * dead-letter queue, so three calls and three confirmed copies per failing record and no sleeping
+ * on the worker: this measures the failure path itself.
+ *
+ * <p>Run on its own: {@code java -cp $CP io.resq.benchmarks.KafkaFailureScenario 10000 broker resq 2}
+ * (see {@link FailureRuns} for the arguments), with the embedded broker of the transport's tests
+ * unless {@code RESQ_KAFKA_BOOTSTRAP} names one.
  */
 final class KafkaFailureScenario {
 
@@ -45,21 +56,58 @@ final class KafkaFailureScenario {
     private KafkaFailureScenario() {
     }
 
+    /** Args: see {@link FailureRuns#run}. */
+    public static void main(String[] args) throws Exception {
+        String external = System.getenv("RESQ_KAFKA_BOOTSTRAP");
+        EmbeddedKafka embedded = external == null || external.isBlank() ? EmbeddedKafka.start() : null;
+        String bootstrap = embedded != null ? embedded.bootstrapServers() : external;
+        try {
+            FailureRuns.run("Kafka (" + bootstrap + (embedded != null ? ", embedded" : "") + ", acks=all, 3 partitions)", args,
+                    n -> raw(bootstrap, n), (n, policy) -> resq(bootstrap, n, policy));
+        } finally {
+            if (embedded != null) {
+                embedded.close();
+            }
+        }
+    }
+
+    /** How the failing messages are tried again. */
+    enum Policy {
+        /** Three calls {@code BACKOFF} apart on the worker, no redelivery, then the dead-letter queue. */
+        IN_PROCESS,
+        /** One call per delivery, redelivered through the broker {@code BACKOFF} later, three deliveries, then the dead-letter queue. */
+        BROKER;
+
+        static Policy parse(String arg) {
+            return switch (arg) {
+                case "in-process" -> IN_PROCESS;
+                case "broker" -> BROKER;
+                default -> throw new IllegalArgumentException("policy must be in-process or broker, was " + arg);
+            };
+        }
+
+        String describe() {
+            return this == IN_PROCESS ? "retry fixed " + BACKOFF.toMillis() + " ms x " + ATTEMPTS + ", no redelivery"
+                    : "no retry, redelivery fixed " + BACKOFF.toMillis() + " ms x " + ATTEMPTS;
+        }
+    }
+
     /**
      * @param n            records
      * @param succeeded    records the handler took
      * @param deadLettered records in the dead-letter topic
      * @param nanos        first handler call to the last record settled
+     * @param okNanos      first handler call to the last of the records that do not fail succeeded
      * @param cost         per record, over the same span
      */
-    record Outcome(int n, int succeeded, int deadLettered, long nanos, Cost.PerMessage cost) {
+    record Outcome(int n, int succeeded, int deadLettered, long nanos, long okNanos, Cost.PerMessage cost) {
         double rate() {
             return n / (nanos / 1e9);
         }
 
         void print(String name) {
-            System.out.printf("%-10s 10%% failing: %,d records (%,d ok, %,d dead-lettered) in %,.0f ms = %,.0f msg/s   per message: %s%n",
-                    name, n, succeeded, deadLettered, nanos / 1e6, rate(), cost);
+            System.out.printf("%-10s 10%% failing: %,d records (%,d ok, %,d dead-lettered) in %,.0f ms = %,.0f msg/s (the last ok one after"
+                    + " %,.0f ms)   per message: %s%n", name, n, succeeded, deadLettered, nanos / 1e6, rate(), okNanos / 1e6, cost);
         }
     }
 
@@ -74,15 +122,28 @@ final class KafkaFailureScenario {
         }
     }
 
-    /** Settles the n records: notes the first handler call and the moment the last one is done. */
+    /** {@link #startFailingProcessor(Queues, String, Tally, Policy)} with {@link Policy#IN_PROCESS}. */
+    static Processor<String> startFailingProcessor(Queues queues, String queue, Tally tally) {
+        return startFailingProcessor(queues, queue, tally, Policy.IN_PROCESS);
+    }
+
     /**
      * The resq side of the scenario on any transport: {@value #ATTEMPTS} calls {@code BACKOFF} apart,
-     * no redelivery, then the dead-letter queue; settles counted in {@code tally}.
+     * in process or through the broker as {@code policy} says, then the dead-letter queue; one
+     * handler at a time; settles counted in {@code tally}.
      */
-    static Processor<String> startFailingProcessor(Queues queues, String queue, Tally tally) {
-        return queues.processor(queue, String.class).group("bench").concurrency(1)
-                .retry(RetryPolicy.fixed(BACKOFF).maxAttempts(ATTEMPTS))
-                .redelivery(RetryPolicy.none())
+    static Processor<String> startFailingProcessor(Queues queues, String queue, Tally tally, Policy policy) {
+        boolean inProcess = policy == Policy.IN_PROCESS;
+        ProcessorBuilder<String> b = queues.processor(queue, String.class);
+        // The processor's default prefetch unless -Dresq.bench.prefetch=N asks for another: copies in
+        // flight hold their slots, so the prefetch bounds how many failures can wait for the broker at once.
+        Integer prefetch = Integer.getInteger("resq.bench.prefetch");
+        if (prefetch != null) {
+            b.prefetch(prefetch);
+        }
+        return b.group("bench").concurrency(1)
+                .retry(inProcess ? RetryPolicy.fixed(BACKOFF).maxAttempts(ATTEMPTS) : RetryPolicy.none())
+                .redelivery(inProcess ? RetryPolicy.none() : RetryPolicy.fixed(BACKOFF).maxAttempts(ATTEMPTS))
                 .listener(new Listener() {
                     @Override
                     public void onSucceeded(Msg<?> msg, Duration duration) {
@@ -109,6 +170,8 @@ final class KafkaFailureScenario {
         final CountDownLatch done = new CountDownLatch(1);
         volatile long first;
         volatile long last;
+        /** When the last record that does not fail succeeded: the rest of the span is the failing ones' redeliveries. */
+        volatile long lastOk;
         volatile Cost firstCost;
         volatile Cost lastCost;
 
@@ -124,7 +187,10 @@ final class KafkaFailureScenario {
         }
 
         void settled(AtomicInteger which) {
-            which.incrementAndGet();
+            int now = which.incrementAndGet();
+            if (which == ok && now == n - n / 10) {
+                lastOk = System.nanoTime();
+            }
             if (ok.get() + dead.get() == n && done.getCount() > 0) {
                 last = System.nanoTime();
                 lastCost = Cost.now();
@@ -136,7 +202,7 @@ final class KafkaFailureScenario {
             if (!done.await(10, TimeUnit.MINUTES)) {
                 throw new IllegalStateException(what + ": " + ok.get() + " ok and " + dead.get() + " dead-lettered of " + n);
             }
-            return new Outcome(n, ok.get(), dead.get(), last - first, lastCost.since(firstCost, n));
+            return new Outcome(n, ok.get(), dead.get(), last - first, lastOk == 0 ? 0 : lastOk - first, lastCost.since(firstCost, n));
         }
     }
 
@@ -212,6 +278,10 @@ final class KafkaFailureScenario {
     }
 
     static Outcome resq(String bootstrap, int n) throws Exception {
+        return resq(bootstrap, n, Policy.IN_PROCESS);
+    }
+
+    static Outcome resq(String bootstrap, int n, Policy policy) throws Exception {
         String topic = KafkaBenchmark.topic(bootstrap, "bench_fail_resq_");
         Tally tally = new Tally(n);
         try (Queues queues = Queues.using(KafkaTransport.builder(Map.of("bootstrap.servers", bootstrap, "acks", "all"))
@@ -222,7 +292,7 @@ final class KafkaFailureScenario {
                 sent.add(out.sendAsync(TimedBody.of(i)));
             }
             CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(2, TimeUnit.MINUTES);
-            Processor<String> p = startFailingProcessor(queues, topic, tally);
+            Processor<String> p = startFailingProcessor(queues, topic, tally, policy);
             try {
                 return tally.await("resq, 10% failing");
             } finally {
