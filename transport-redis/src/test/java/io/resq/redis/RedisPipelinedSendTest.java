@@ -1,0 +1,333 @@
+package io.resq.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.resq.spi.Outbound;
+import io.resq.spi.Sender;
+import io.resq.testkit.Brokers;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.args.ClientPauseMode;
+import redis.clients.jedis.resps.StreamEntry;
+
+/**
+ * Sends outstanding at the same time share pipelined round trips: on the Redis of the tests, and
+ * on private redis-servers that can be paused ({@code CLIENT PAUSE WRITE}, so that sends pile up
+ * behind a write Redis holds back), killed or outlived by a closed transport.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class RedisPipelinedSendTest {
+
+    private static String queue(String base) {
+        return "piped_" + base + "_" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    private static byte[] body(int i) {
+        return ("body-" + i + "-" + "x".repeat(100)).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** The message ids of the stream's entries, in stream order. */
+    private static List<String> idsIn(UnifiedJedis redis, String stream) {
+        List<String> ids = new ArrayList<>();
+        for (StreamEntry e : redis.xrange(stream, "-", "+")) {
+            ids.add(e.getFields().get(StreamFields.ID));
+        }
+        return ids;
+    }
+
+    /** Redis' count of read events on client sockets: a pipelined round trip is one (or a few, for a large one), a lone command one. */
+    private static long readsProcessed(Jedis admin) {
+        return admin.info("stats").lines().filter(l -> l.startsWith("total_reads_processed:")).findFirst()
+                .map(l -> Long.parseLong(l.substring("total_reads_processed:".length()).trim())).orElseThrow();
+    }
+
+    @Test
+    void sendsHeldBackBehindABusyRoundTripGoOutAsOnePipeline() throws Exception {
+        int n = 1_000;
+        String q = queue("batched");
+        try (PrivateRedis redis = PrivateRedis.start();
+             RedisTransport t = RedisTransport.create(redis.uri());
+             Jedis admin = new Jedis("127.0.0.1", redis.port(), 10_000);
+             UnifiedJedis raw = RedisClient.create(redis.uri())) {
+            Sender sender = t.sender(q);
+            sender.send(Outbound.of("warm-up", body(-1))).get(10, TimeUnit.SECONDS);
+            long before = readsProcessed(admin);
+
+            // Redis holds back every write for 300 ms: the first send waits in its round trip while the others are made.
+            admin.clientPause(300, ClientPauseMode.WRITE);
+            List<CompletableFuture<Void>> sent = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                sent.add(sender.send(Outbound.of("m" + i, body(i))));
+            }
+            CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+            long reads = readsProcessed(admin) - before;
+
+            List<String> expected = new ArrayList<>(List.of("warm-up"));
+            for (int i = 0; i < n; i++) {
+                expected.add("m" + i);
+            }
+            assertThat(idsIn(raw, q)).as("every send once, in the order sent").isEqualTo(expected);
+            // One round trip per send would be at least n reads; pipelines of hundreds of XADDs take a few reads each.
+            assertThat(reads).as("read events Redis processed for %d sends", n).isLessThan(n / 4);
+        }
+    }
+
+    @Test
+    void concurrentCallersEachLandOnceAndInTheirOwnOrder() throws Exception {
+        Brokers.requireReachable("Redis", Brokers.redisUri(), "RESQ_REDIS_URI");
+        int threads = 8;
+        int perThread = 300;
+        String q = queue("callers");
+        try (RedisTransport t = RedisTransport.create(Brokers.redisUri());
+             UnifiedJedis raw = RedisClient.create(Brokers.redisUri())) {
+            Sender sender = t.sender(q);
+            List<CompletableFuture<Void>> sent = java.util.Collections.synchronizedList(new ArrayList<>());
+            CountDownLatch go = new CountDownLatch(1);
+            List<Thread> callers = new ArrayList<>();
+            for (int c = 0; c < threads; c++) {
+                int caller = c;
+                Thread th = new Thread(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    for (int i = 0; i < perThread; i++) {
+                        // Every other send is a batch of two, so single sends and batches share pipelines.
+                        if (i % 2 == 0) {
+                            sent.add(sender.send(Outbound.of("c" + caller + "-" + i, body(i))));
+                        } else {
+                            sent.add(sender.send(List.of(Outbound.of("c" + caller + "-" + i + "a", body(i)),
+                                    Outbound.of("c" + caller + "-" + i + "b", body(i)))));
+                        }
+                    }
+                });
+                th.start();
+                callers.add(th);
+            }
+            go.countDown();
+            for (Thread th : callers) {
+                th.join(60_000);
+            }
+            CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+
+            List<String> ids = idsIn(raw, q);
+            assertThat(ids).as("no duplicates").doesNotHaveDuplicates();
+            assertThat(ids).hasSize(threads * perThread * 3 / 2);
+            Map<String, List<String>> perCaller = new HashMap<>();
+            ids.forEach(id -> perCaller.computeIfAbsent(id.substring(0, id.indexOf('-')), k -> new ArrayList<>()).add(id));
+            for (int c = 0; c < threads; c++) {
+                List<String> expected = new ArrayList<>();
+                for (int i = 0; i < perThread; i++) {
+                    if (i % 2 == 0) {
+                        expected.add("c" + c + "-" + i);
+                    } else {
+                        expected.add("c" + c + "-" + i + "a");
+                        expected.add("c" + c + "-" + i + "b");
+                    }
+                }
+                assertThat(perCaller.get("c" + c)).as("caller %d's sends in its order", c).isEqualTo(expected);
+            }
+        }
+    }
+
+    @Test
+    void aCommandRedisRefusesInsideAPipelineFailsOnlyTheSendsItBelongsTo() throws Exception {
+        String q = queue("refused");
+        try (PrivateRedis redis = PrivateRedis.start();
+             RedisTransport t = RedisTransport.create(redis.uri());
+             Jedis admin = new Jedis("127.0.0.1", redis.port(), 10_000)) {
+            // Redeliveries for group "broken" go to a sorted set; a string under that key makes Redis refuse them.
+            admin.set(Keys.delayed(q, "broken"), "not a sorted set");
+            Sender sender = t.sender(q);
+            sender.send(Outbound.of("warm-up", body(-1))).get(10, TimeUnit.SECONDS);
+
+            admin.clientPause(300, ClientPauseMode.WRITE);
+            Map<String, CompletableFuture<Void>> sent = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < 300; i++) {
+                Outbound m = Outbound.of("m" + i, body(i));
+                String kind = switch (i % 3) {
+                    case 0 -> "broken";
+                    case 1 -> "delayed";
+                    default -> "now";
+                };
+                if (kind.equals("broken")) {
+                    m = m.withDelay(Duration.ofMinutes(1)).withGroup("broken");
+                } else if (kind.equals("delayed")) {
+                    m = m.withDelay(Duration.ofMinutes(1));
+                }
+                sent.put(kind + i, sender.send(m));
+            }
+
+            for (Map.Entry<String, CompletableFuture<Void>> e : sent.entrySet()) {
+                if (e.getKey().startsWith("broken")) {
+                    assertThatThrownBy(() -> e.getValue().get(30, TimeUnit.SECONDS))
+                            .as(e.getKey())
+                            .isInstanceOf(ExecutionException.class)
+                            .cause()
+                            .isInstanceOf(RedisTransportException.class)
+                            .hasMessageContaining("127.0.0.1:" + redis.port())
+                            .hasMessageContaining("stream " + q)
+                            .hasMessageContaining("WRONGTYPE");
+                } else {
+                    e.getValue().get(30, TimeUnit.SECONDS);
+                }
+            }
+            assertThat(admin.xlen(q)).as("the undelayed sends and the warm-up").isEqualTo(101);
+            assertThat(admin.zcard(Keys.delayed(q))).as("the delayed sends").isEqualTo(100);
+        }
+    }
+
+    @Test
+    void redisDyingUnderOutstandingSendsFailsEachClearlyAndLosesNoConfirmedOne() throws Exception {
+        int n = 3_000;
+        String q = queue("killed");
+        try (PrivateRedis redis = PrivateRedis.start();
+             RedisTransport t = RedisTransport.builder(redis.uri()).timeout(Duration.ofSeconds(1)).build()) {
+            Sender sender = t.sender(q);
+            List<CompletableFuture<Void>> sent = new ArrayList<>();
+            CountDownLatch some = new CountDownLatch(200);
+            for (int i = 0; i < n; i++) {
+                CompletableFuture<Void> f = sender.send(Outbound.of("m" + i, body(i)));
+                f.whenComplete((ok, e) -> some.countDown());
+                sent.add(f);
+                if (i == n / 3) {
+                    assertThat(some.await(20, TimeUnit.SECONDS)).as("sends were confirmed before the kill").isTrue();
+                    redis.kill();
+                }
+            }
+
+            Set<String> confirmed = new HashSet<>();
+            int failed = 0;
+            for (int i = 0; i < n; i++) {
+                try {
+                    sent.get(i).get(30, TimeUnit.SECONDS);
+                    confirmed.add("m" + i);
+                } catch (ExecutionException e) {
+                    failed++;
+                    assertThat(e.getCause())
+                            .isInstanceOf(RedisTransportException.class)
+                            .hasMessageContaining("127.0.0.1:" + redis.port())
+                            .hasMessageContaining("stream " + q);
+                }
+            }
+            assertThat(confirmed).as("confirmed before the kill").hasSizeGreaterThanOrEqualTo(200);
+            assertThat(failed).as("sends made after the kill").isGreaterThanOrEqualTo(n - n / 3 - 1);
+
+            redis.restart();
+            sender.send(Outbound.of("after", body(0))).get(10, TimeUnit.SECONDS);
+            try (UnifiedJedis raw = RedisClient.create(redis.uri())) {
+                List<String> ids = idsIn(raw, q);
+                assertThat(ids).doesNotHaveDuplicates().containsAll(confirmed).contains("after");
+            }
+        }
+    }
+
+    @Test
+    void closeWithSendsOutstandingNeitherHangsNorLeavesOneUnanswered() throws Exception {
+        int n = 1_000;
+        String q = queue("closed");
+        try (PrivateRedis redis = PrivateRedis.start();
+             Jedis admin = new Jedis("127.0.0.1", redis.port(), 10_000)) {
+            RedisTransport t = RedisTransport.create(redis.uri());
+            Sender sender = t.sender(q);
+            sender.send(Outbound.of("warm-up", body(-1))).get(10, TimeUnit.SECONDS);
+
+            admin.clientPause(1_000, ClientPauseMode.WRITE);
+            List<CompletableFuture<Void>> sent = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                sent.add(sender.send(Outbound.of("m" + i, body(i))));
+            }
+            long start = System.nanoTime();
+            t.close();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("close").isLessThan(Duration.ofSeconds(20));
+
+            Set<String> confirmed = new HashSet<>();
+            for (int i = 0; i < n; i++) {
+                try {
+                    sent.get(i).get(10, TimeUnit.SECONDS);
+                    confirmed.add("m" + i);
+                } catch (ExecutionException e) {
+                    assertThat(e.getCause()).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+                }
+            }
+            assertThatThrownBy(() -> sender.send(Outbound.of("late", body(0))).get(10, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+            try (UnifiedJedis raw = RedisClient.create(redis.uri())) {
+                List<String> ids = idsIn(raw, q);
+                assertThat(ids).doesNotHaveDuplicates().containsAll(confirmed).doesNotContain("late");
+            }
+        }
+    }
+
+    @Test
+    void aCallbackMaySendAndWaitOrWaitForAnotherSend() throws Exception {
+        Brokers.requireReachable("Redis", Brokers.redisUri(), "RESQ_REDIS_URI");
+        String q = queue("callback");
+        try (RedisTransport t = RedisTransport.create(Brokers.redisUri());
+             UnifiedJedis raw = RedisClient.create(Brokers.redisUri())) {
+            Sender sender = t.sender(q);
+
+            // A callback that sends again and waits for it, on whatever thread completed the first send.
+            CompletableFuture<String> nested = new CompletableFuture<>();
+            sender.send(Outbound.of("first", body(1))).whenComplete((ok, e) -> {
+                try {
+                    sender.send(Outbound.of("second", body(2))).get(10, TimeUnit.SECONDS);
+                    nested.complete("sent from the callback");
+                } catch (Exception x) {
+                    nested.completeExceptionally(x);
+                }
+            });
+            assertThat(nested.get(20, TimeUnit.SECONDS)).isEqualTo("sent from the callback");
+
+            // A callback that blocks until another thread's later send is confirmed.
+            CountDownLatch callbackRunning = new CountDownLatch(1);
+            CompletableFuture<Void> later = new CompletableFuture<>();
+            CompletableFuture<String> waited = new CompletableFuture<>();
+            Thread other = new Thread(() -> {
+                try {
+                    callbackRunning.await();
+                    sender.send(Outbound.of("fourth", body(4))).whenComplete((ok, e) -> {
+                        if (e == null) {
+                            later.complete(null);
+                        } else {
+                            later.completeExceptionally(e);
+                        }
+                    });
+                } catch (InterruptedException e) {
+                    later.completeExceptionally(e);
+                }
+            });
+            other.start();
+            sender.send(Outbound.of("third", body(3))).whenComplete((ok, e) -> {
+                callbackRunning.countDown();
+                try {
+                    later.get(10, TimeUnit.SECONDS);
+                    waited.complete("the later send was confirmed");
+                } catch (Exception x) {
+                    waited.completeExceptionally(x);
+                }
+            });
+            assertThat(waited.get(20, TimeUnit.SECONDS)).isEqualTo("the later send was confirmed");
+            other.join(10_000);
+            assertThat(idsIn(raw, q)).containsExactly("first", "second", "third", "fourth");
+        }
+    }
+}
