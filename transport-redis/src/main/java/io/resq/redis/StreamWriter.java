@@ -8,6 +8,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Response;
@@ -49,6 +51,14 @@ final class StreamWriter {
     static final int MAX_BATCH_MESSAGES = 1_000;
     /** Most body bytes in one round trip (a single larger send still goes, alone). */
     static final long MAX_BATCH_BYTES = 8L * 1024 * 1024;
+    /**
+     * How much may wait to be written, in units of one per message plus one per 4 KiB of body:
+     * about 16,000 small messages, or 64 MiB of bodies. A caller that would go over waits in
+     * {@link #submit} until the writer has taken enough, as it waited for its own round trip
+     * before sends were pipelined, so a flood of asynchronous sends cannot fill the heap.
+     */
+    static final int MAX_QUEUED_UNITS = 16_384;
+    private static final long WAIT_SLICE_MILLIS = 50;
 
     private final RedisTransport transport;
     private final String queue;
@@ -57,6 +67,8 @@ final class StreamWriter {
     private final ConcurrentLinkedQueue<Pending> queued = new ConcurrentLinkedQueue<>();
     /** True while a thread holds the writer role (or a task to take it is handed to the pool). */
     private final AtomicBoolean writing = new AtomicBoolean();
+    /** Room in the queue ({@link #MAX_QUEUED_UNITS}); taken by {@link #submit}, given back as sends leave the queue. */
+    private final Semaphore room = new Semaphore(MAX_QUEUED_UNITS);
 
     StreamWriter(RedisTransport transport, String queue, Executor pool) {
         this.transport = transport;
@@ -75,20 +87,42 @@ final class StreamWriter {
         final int count;
         final long bytes;
         final CompletableFuture<Void> future = new CompletableFuture<>();
+        /** The room it takes in the queue. */
+        final int units;
 
         Pending(List<List<byte[]>> now, Map<String, List<byte[]>> delayed, int count, long bytes) {
             this.now = now;
             this.delayed = delayed;
             this.count = count;
             this.bytes = bytes;
+            this.units = (int) Math.min(MAX_QUEUED_UNITS, count + bytes / 4096);
         }
     }
 
-    /** Queues a send and makes sure a writer takes it; any thread. */
+    /**
+     * Queues a send and makes sure a writer takes it; any thread. Waits while the queue is full
+     * (the writer empties it a round trip at a time, each bounded by the client's timeout).
+     */
     void submit(Pending p) {
+        if (!room.tryAcquire(p.units)) {
+            try {
+                while (!room.tryAcquire(p.units, WAIT_SLICE_MILLIS, TimeUnit.MILLISECONDS)) {
+                    if (transport.isClosed()) {
+                        p.future.completeExceptionally(closedBeforeWritten(p));
+                        return;
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                p.future.completeExceptionally(new IllegalStateException("interrupted while waiting for room to send "
+                        + p.count + " messages to stream " + queue + " (" + MAX_QUEUED_UNITS + " units queued)", e));
+                return;
+            }
+        }
         queued.add(p);
         // Closed after the check in RedisSender: take it back unless a writer (or close) has it already.
         if (transport.isClosed() && queued.remove(p)) {
+            room.release(p.units);
             p.future.completeExceptionally(closedBeforeWritten(p));
             return;
         }
@@ -107,6 +141,7 @@ final class StreamWriter {
     void failQueued() {
         Pending p;
         while ((p = queued.poll()) != null) {
+            room.release(p.units);
             p.future.completeExceptionally(closedBeforeWritten(p));
         }
     }
@@ -179,6 +214,7 @@ final class StreamWriter {
             if (taken == null) {
                 return batch;
             }
+            room.release(taken.units);
             batch.add(taken);
             messages += taken.count;
             bytes += taken.bytes;

@@ -89,6 +89,43 @@ class RedisPipelinedSendTest {
     }
 
     @Test
+    void aCallerWaitsWhileTheQueueIsFullAndEverySendLandsOnce() throws Exception {
+        int n = StreamWriter.MAX_QUEUED_UNITS + 4_000;
+        String q = queue("full");
+        try (PrivateRedis redis = PrivateRedis.start();
+             RedisTransport t = RedisTransport.builder(redis.uri()).timeout(Duration.ofSeconds(20)).build();
+             Jedis admin = new Jedis("127.0.0.1", redis.port(), 10_000)) {
+            Sender sender = t.sender(q);
+            sender.send(Outbound.of("warm-up", body(-1))).get(10, TimeUnit.SECONDS);
+
+            admin.clientPause(15_000, ClientPauseMode.WRITE);
+            List<CompletableFuture<Void>> sent = java.util.Collections.synchronizedList(new ArrayList<>());
+            java.util.concurrent.atomic.AtomicInteger returned = new java.util.concurrent.atomic.AtomicInteger();
+            Thread caller = new Thread(() -> {
+                for (int i = 0; i < n; i++) {
+                    sent.add(sender.send(Outbound.of("m" + i, body(i))));
+                    returned.incrementAndGet();
+                }
+            });
+            caller.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (caller.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(caller.getState()).as("the caller waits for room while Redis holds the writes back")
+                    .isEqualTo(Thread.State.TIMED_WAITING);
+            // The first round trip took some (it waits in Redis); the queue holds one unit per small message.
+            assertThat(returned.get()).isBetween(StreamWriter.MAX_QUEUED_UNITS,
+                    StreamWriter.MAX_QUEUED_UNITS + StreamWriter.MAX_BATCH_MESSAGES);
+            admin.clientUnpause();
+
+            caller.join(60_000);
+            CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+            assertThat(admin.xlen(q)).isEqualTo(n + 1L);
+        }
+    }
+
+    @Test
     void concurrentCallersEachLandOnceAndInTheirOwnOrder() throws Exception {
         Brokers.requireReachable("Redis", Brokers.redisUri(), "RESQ_REDIS_URI");
         int threads = 8;
