@@ -570,7 +570,8 @@ public final class RedisTransport implements Transport {
 
         /**
          * Pool size of a client built from a URI: each receiver holds one connection during a blocking
-         * read, senders borrow one per batch. Default 32. Ignored for a user-supplied client.
+         * read, each stream being written borrows one per round trip of sends. Default 32. Ignored
+         * for a user-supplied client.
          */
         public Builder maxConnections(int value) {
             if (value < 2) {
