@@ -17,8 +17,9 @@ import java.util.concurrent.CompletableFuture;
  * to the stream under way goes out at once.
  *
  * <p>Thread-safe. The returned future is completed on a thread of the transport's send pool that
- * has already handed the writing on, never on the caller's thread (unless the send was refused
- * before being queued: an oversized body, a reserved header, a closed transport).
+ * has already handed the writing on, or is complete on return: when the send was refused before
+ * being queued (an oversized body, a reserved header, a closed transport), or written on the
+ * caller's thread because that thread waits for each send and nothing else was under way.
  */
 final class RedisSender implements Sender {
 

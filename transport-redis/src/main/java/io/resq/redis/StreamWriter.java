@@ -21,7 +21,13 @@ import redis.clients.jedis.params.XAddParams;
  * Writes the sends of one stream: every send queued while the previous round trip was under way
  * goes out together as one pipelined round trip, as a broker client's own batching does (Kafka's
  * record accumulator, Lettuce's auto-pipelining). A send that finds nothing under way starts a
- * round trip of its own at once: nothing waits for company (no linger).
+ * round trip of its own at once: nothing waits for company (no linger). A thread that waits for
+ * the answer to each send before making the next ({@code Enqueue.send}, the processor's copies,
+ * the send channel) and finds nothing under way writes its send itself, on its own thread, as
+ * before sends were pipelined: a hand-off to another thread and back would only add two thread
+ * wake-ups to its round trip. Whether a thread waits is seen from its previous send: answered or
+ * not when it makes the next ({@link #WAITING_AFTER} in a row); every {@link #PROBE_EVERY}th send
+ * of a waiting thread goes to the writer, so a thread that stops waiting is noticed.
  *
  * <p>A round trip, on one connection: an {@code XADD} per undelayed message of every send, in the
  * order queued; the {@code maxLength} cap script once when a cap is set and the round trip added
@@ -35,13 +41,15 @@ import redis.clients.jedis.params.XAddParams;
  * send of the round trip with the same {@link RedisDurabilityException} a lone send gets.
  *
  * <p>Threads: any thread queues ({@link #submit}). The writer role, held by at most one thread at
- * a time ({@link #writing}), belongs to a thread of the transport's send pool: it takes what is
- * queued, borrows one pooled connection from the transport's client for the round trip and
- * returns it when the replies are read. So a stream's sends use at most one connection at a time,
+ * a time ({@link #writing}), belongs to a thread of the transport's send pool, or, for one send
+ * written inline, to that send's caller: the holder takes what is queued (the caller: only its own
+ * send), borrows one pooled connection from the transport's client for the round trip and returns
+ * it when the replies are read. So a stream's sends use at most one connection at a time,
  * and reach Redis in the order they were queued (each caller's sends in its order). The role is
  * handed on (to another pool thread when more is queued) <em>before</em> the round trip's futures
  * are completed, so callbacks run on a pool thread that writes nothing: one that blocks, sends and
- * waits, or waits for another send, never holds up the writing, and never the caller's thread.
+ * waits, or waits for another send, never holds up the writing. A caller writing inline completes
+ * only its own future, before returning, so its callbacks run on its own thread as they always did.
  * While the transport closes, the pool takes no new task; the writer then goes on writing what is
  * queued on its own thread, and {@link #failQueued} fails what was never written.
  */
@@ -100,10 +108,53 @@ final class StreamWriter {
     }
 
     /**
-     * Queues a send and makes sure a writer takes it; any thread. Waits while the queue is full
-     * (the writer empties it a round trip at a time, each bounded by the client's timeout).
+     * How a thread has been sending, kept per thread: whether it waits for each send's answer
+     * before it makes the next one. Only the owning thread reads or writes it.
+     */
+    private static final class Caller {
+        /** The future of the thread's previous send. */
+        CompletableFuture<Void> last;
+        /** How many sends in a row found the thread's previous send answered (capped). */
+        int answeredInARow;
+        /** Sends written on the thread since the last one handed to the writer to look again. */
+        int inlineSinceProbe;
+    }
+
+    private static final ThreadLocal<Caller> CALLERS = ThreadLocal.withInitial(Caller::new);
+
+    /**
+     * Sends in a row that must find the thread's previous send answered before the thread writes
+     * its sends itself: a thread that waits for each answer ({@code Enqueue.send}, the processor's
+     * copies, the send channel's thread) gains nothing from the writer but a hand-off each way.
+     */
+    static final int WAITING_AFTER = 2;
+    /**
+     * Every this many sends, a thread that writes its own sends hands one to the writer instead,
+     * so that one whose sends start to overlap ({@code sendAsync} with many outstanding) is noticed.
+     */
+    static final int PROBE_EVERY = 16;
+
+    /**
+     * Sends {@code p}; any thread. A thread that waits for each of its sends, sending when nothing
+     * is queued or being written to the stream, writes it itself, there and then (its future is
+     * complete on return, as a lone round trip was before sends were pipelined). Otherwise the
+     * send is queued for the writer; this waits while the queue is full (the writer empties it a
+     * round trip at a time, each bounded by the client's timeout).
      */
     void submit(Pending p) {
+        Caller caller = CALLERS.get();
+        if (caller.last != null && !caller.last.isDone()) {
+            caller.answeredInARow = 0;
+        } else if (caller.answeredInARow <= WAITING_AFTER) {
+            caller.answeredInARow++;
+        }
+        caller.last = p.future;
+        if (caller.answeredInARow > WAITING_AFTER && ++caller.inlineSinceProbe < PROBE_EVERY
+                && queued.isEmpty() && writing.compareAndSet(false, true)) {
+            writeInline(p);
+            return;
+        }
+        caller.inlineSinceProbe = 0;
         if (!room.tryAcquire(p.units)) {
             try {
                 while (!room.tryAcquire(p.units, WAIT_SLICE_MILLIS, TimeUnit.MILLISECONDS)) {
@@ -127,13 +178,47 @@ final class StreamWriter {
             return;
         }
         if (writing.compareAndSet(false, true)) {
-            try {
-                pool.execute(this::write);
-            } catch (RejectedExecutionException e) {
-                // The pool is shut down (the transport closed) and no writer holds the role: nothing more is written.
-                writing.set(false);
-                failQueued();
-            }
+            startWriter();
+        }
+    }
+
+    /** Hands the writer role, just taken, to a pool thread. */
+    private void startWriter() {
+        try {
+            pool.execute(this::write);
+        } catch (RejectedExecutionException e) {
+            // The pool is shut down (the transport closed) and no writer holds the role: nothing more is written.
+            writing.set(false);
+            failQueued();
+        }
+    }
+
+    /**
+     * Writes one send on the caller's thread, which holds the writer role meanwhile (sends made
+     * then are queued); then gives the role to a pool thread if any were, and answers the send.
+     * Only the caller's own future is completed here.
+     */
+    private void writeInline(Pending p) {
+        Throwable outcome;
+        Error fatal = null;
+        try {
+            outcome = roundTrip(List.of(p))[0];
+        } catch (RuntimeException | Error e) {
+            // Not a Redis error (those are outcomes): the send still gets its answer, and the queue its writer.
+            outcome = e;
+            fatal = e instanceof Error err ? err : null;
+        }
+        writing.set(false);
+        if (!queued.isEmpty() && writing.compareAndSet(false, true)) {
+            startWriter();
+        }
+        if (outcome == null) {
+            p.future.complete(null);
+        } else {
+            p.future.completeExceptionally(outcome);
+        }
+        if (fatal != null) {
+            throw fatal;
         }
     }
 

@@ -51,6 +51,19 @@ class RedisPipelinedSendTest {
         return ids;
     }
 
+    /**
+     * Makes the sends on a new thread and returns their futures. A new thread has no history of
+     * waiting for each send (which would have it write them itself), so its sends go to the writer.
+     */
+    private static List<CompletableFuture<Void>> sendFromNewThread(Sender sender, List<Outbound> messages) throws Exception {
+        List<CompletableFuture<Void>> sent = new ArrayList<>();
+        Thread caller = new Thread(() -> messages.forEach(m -> sent.add(sender.send(m))));
+        caller.start();
+        caller.join(60_000);
+        assertThat(sent).as("sends made").hasSize(messages.size());
+        return sent;
+    }
+
     /** Redis' count of read events on client sockets: a pipelined round trip is one (or a few, for a large one), a lone command one. */
     private static long readsProcessed(Jedis admin) {
         return admin.info("stats").lines().filter(l -> l.startsWith("total_reads_processed:")).findFirst()
@@ -71,10 +84,11 @@ class RedisPipelinedSendTest {
 
             // Redis holds back every write for 300 ms: the first send waits in its round trip while the others are made.
             admin.clientPause(300, ClientPauseMode.WRITE);
-            List<CompletableFuture<Void>> sent = new ArrayList<>();
+            List<Outbound> messages = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                sent.add(sender.send(Outbound.of("m" + i, body(i))));
+                messages.add(Outbound.of("m" + i, body(i)));
             }
+            List<CompletableFuture<Void>> sent = sendFromNewThread(sender, messages);
             CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
             long reads = readsProcessed(admin) - before;
 
@@ -85,6 +99,44 @@ class RedisPipelinedSendTest {
             assertThat(idsIn(raw, q)).as("every send once, in the order sent").isEqualTo(expected);
             // One round trip per send would be at least n reads; pipelines of hundreds of XADDs take a few reads each.
             assertThat(reads).as("read events Redis processed for %d sends", n).isLessThan(n / 4);
+        }
+    }
+
+    @Test
+    void aThreadThatWaitsForEachSendWritesItItselfAndStillPipelinesOnceItStopsWaiting() throws Exception {
+        Brokers.requireReachable("Redis", Brokers.redisUri(), "RESQ_REDIS_URI");
+        String q = queue("waiting");
+        int n = 64;
+        try (RedisTransport t = RedisTransport.create(Brokers.redisUri());
+             UnifiedJedis raw = RedisClient.create(Brokers.redisUri())) {
+            Sender sender = t.sender(q);
+            int answeredOnReturn = 0;
+            for (int i = 0; i < n; i++) {
+                CompletableFuture<Void> f = sender.send(Outbound.of("w" + i, body(i)));
+                if (f.isDone()) {
+                    answeredOnReturn++;
+                }
+                f.get(10, TimeUnit.SECONDS);
+            }
+            // Written on this thread, no hand-off: all but the first sends (before the thread was seen
+            // waiting) and one in PROBE_EVERY (handed to the writer to notice a change).
+            assertThat(answeredOnReturn).isGreaterThanOrEqualTo(n - (StreamWriter.WAITING_AFTER + 1) - n / StreamWriter.PROBE_EVERY);
+
+            // The same thread stops waiting: its sends queue up behind the writer's round trips.
+            List<CompletableFuture<Void>> sent = new ArrayList<>();
+            int pendingOnReturn = 0;
+            for (int i = 0; i < 1_000; i++) {
+                CompletableFuture<Void> f = sender.send(Outbound.of("a" + i, body(i)));
+                if (!f.isDone()) {
+                    pendingOnReturn++;
+                }
+                sent.add(f);
+            }
+            CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+            // At the least, every PROBE_EVERY-th send went to the writer; once one was still unanswered
+            // when the next was made, all did (how soon depends on the writer's speed, so not asserted).
+            assertThat(pendingOnReturn).as("sends handed to the writer").isGreaterThanOrEqualTo(1_000 / StreamWriter.PROBE_EVERY / 2);
+            assertThat(idsIn(raw, q)).hasSize(n + 1_000).doesNotHaveDuplicates();
         }
     }
 
@@ -196,7 +248,8 @@ class RedisPipelinedSendTest {
             sender.send(Outbound.of("warm-up", body(-1))).get(10, TimeUnit.SECONDS);
 
             admin.clientPause(300, ClientPauseMode.WRITE);
-            Map<String, CompletableFuture<Void>> sent = new java.util.LinkedHashMap<>();
+            List<String> kinds = new ArrayList<>();
+            List<Outbound> messages = new ArrayList<>();
             for (int i = 0; i < 300; i++) {
                 Outbound m = Outbound.of("m" + i, body(i));
                 String kind = switch (i % 3) {
@@ -209,7 +262,13 @@ class RedisPipelinedSendTest {
                 } else if (kind.equals("delayed")) {
                     m = m.withDelay(Duration.ofMinutes(1));
                 }
-                sent.put(kind + i, sender.send(m));
+                kinds.add(kind + i);
+                messages.add(m);
+            }
+            List<CompletableFuture<Void>> futures = sendFromNewThread(sender, messages);
+            Map<String, CompletableFuture<Void>> sent = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < kinds.size(); i++) {
+                sent.put(kinds.get(i), futures.get(i));
             }
 
             for (Map.Entry<String, CompletableFuture<Void>> e : sent.entrySet()) {
@@ -240,15 +299,27 @@ class RedisPipelinedSendTest {
             Sender sender = t.sender(q);
             List<CompletableFuture<Void>> sent = new ArrayList<>();
             CountDownLatch some = new CountDownLatch(200);
-            for (int i = 0; i < n; i++) {
-                CompletableFuture<Void> f = sender.send(Outbound.of("m" + i, body(i)));
-                f.whenComplete((ok, e) -> some.countDown());
-                sent.add(f);
-                if (i == n / 3) {
-                    assertThat(some.await(20, TimeUnit.SECONDS)).as("sends were confirmed before the kill").isTrue();
-                    redis.kill();
+            CompletableFuture<Boolean> killed = new CompletableFuture<>();
+            // A new thread: one with no history of waiting for each send, so its sends go to the writer.
+            Thread caller = new Thread(() -> {
+                try {
+                    for (int i = 0; i < n; i++) {
+                        CompletableFuture<Void> f = sender.send(Outbound.of("m" + i, body(i)));
+                        f.whenComplete((ok, e) -> some.countDown());
+                        sent.add(f);
+                        if (i == n / 3) {
+                            killed.complete(some.await(20, TimeUnit.SECONDS));
+                            redis.kill();
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    killed.completeExceptionally(e);
                 }
-            }
+            });
+            caller.start();
+            caller.join(60_000);
+            assertThat(killed.get(1, TimeUnit.SECONDS)).as("sends were confirmed before the kill").isTrue();
+            assertThat(sent).hasSize(n);
 
             Set<String> confirmed = new HashSet<>();
             int failed = 0;
@@ -287,10 +358,11 @@ class RedisPipelinedSendTest {
             sender.send(Outbound.of("warm-up", body(-1))).get(10, TimeUnit.SECONDS);
 
             admin.clientPause(1_000, ClientPauseMode.WRITE);
-            List<CompletableFuture<Void>> sent = new ArrayList<>();
+            List<Outbound> messages = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                sent.add(sender.send(Outbound.of("m" + i, body(i))));
+                messages.add(Outbound.of("m" + i, body(i)));
             }
+            List<CompletableFuture<Void>> sent = sendFromNewThread(sender, messages);
             long start = System.nanoTime();
             t.close();
             assertThat(Duration.ofNanos(System.nanoTime() - start)).as("close").isLessThan(Duration.ofSeconds(20));
