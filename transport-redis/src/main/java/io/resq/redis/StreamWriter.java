@@ -29,14 +29,16 @@ import redis.clients.jedis.params.XAddParams;
  * not when it makes the next ({@link #WAITING_AFTER} in a row); every {@link #PROBE_EVERY}th send
  * of a waiting thread goes to the writer, so a thread that stops waiting is noticed.
  *
- * <p>A round trip, on one connection: an {@code XADD} per undelayed message of every send, in the
- * order queued; the {@code maxLength} cap script once when a cap is set and the round trip added
- * entries; one script call per delayed set with the delayed messages of every send (a shared set
- * for delayed sends, a group's own for its redeliveries); and, when the transport waits for
+ * <p>A round trip, on one connection: the undelayed messages of every send, in the order queued,
+ * as one {@link Scripts#ADD} call (an {@code XADD} each, in one command; a lone message is a
+ * plain {@code XADD}); the {@code maxLength} cap script once when a cap is set and the round trip
+ * added entries; one script call per delayed set with the delayed messages of every send (a shared
+ * set for delayed sends, a group's own for its redeliveries); and, when the transport waits for
  * durability, {@code WAIT}/{@code WAITAOF} last, which waits for exactly these writes because
  * they were made on its connection. Each send's future completes from the replies to its own
- * commands: a command Redis refuses fails only the sends it belongs to (all the sends with delayed
- * messages for a refused delayed set; all the sends that added entries for a refused cap script),
+ * commands: a command Redis refuses fails only the sends it belongs to (the sends that added
+ * entries for a refused add or cap script, which fail alike on one stream key; the sends with
+ * delayed messages for a refused delayed set),
  * a connection that fails fails every send of the round trip, and a short {@code WAIT} fails every
  * send of the round trip with the same {@link RedisDurabilityException} a lone send gets.
  *
@@ -306,8 +308,8 @@ final class StreamWriter {
         }
     }
 
-    /** One script call of a round trip and the sends whose messages it carries. */
-    private record ScriptCall(Script script, List<byte[]> keys, List<byte[]> args, boolean cap, List<Integer> owners) {
+    /** One script call of a round trip and the sends whose messages it carries (their indexes in the batch). */
+    private record ScriptCall(Script script, List<byte[]> keys, List<byte[]> args, List<Integer> owners) {
     }
 
     /** Writes the batch; returns per send {@code null} (confirmed) or why it failed. */
@@ -326,18 +328,30 @@ final class StreamWriter {
             }
             return outcomes;
         }
+        List<Integer> adders = new ArrayList<>();
+        int entries = 0;
+        for (int i = 0; i < batch.size(); i++) {
+            if (!batch.get(i).now.isEmpty()) {
+                adders.add(i);
+                entries += batch.get(i).now.size();
+            }
+        }
         List<ScriptCall> scripts = new ArrayList<>();
-        if (settings.maxLength() > 0) {
-            List<Integer> adders = new ArrayList<>();
-            for (int i = 0; i < batch.size(); i++) {
-                if (!batch.get(i).now.isEmpty()) {
-                    adders.add(i);
+        // One entry: an XADD. More: one script call adding them all, a single command for Redis to run.
+        List<Pending> xadds = entries == 1 ? batch : List.of();
+        if (entries > 1) {
+            List<byte[]> args = new ArrayList<>(entries * 10);
+            for (int i : adders) {
+                for (List<byte[]> fields : batch.get(i).now) {
+                    args.add(StreamFields.utf8(Integer.toString(fields.size())));
+                    args.addAll(fields);
                 }
             }
-            if (!adders.isEmpty()) {
-                scripts.add(new ScriptCall(Scripts.CAP, List.of(stream, StreamFields.utf8(Keys.trimmedUnread(queue))),
-                        RedisTransport.capArgs(settings.maxLength()), true, adders));
-            }
+            scripts.add(new ScriptCall(Scripts.ADD, List.of(stream), args, adders));
+        }
+        if (settings.maxLength() > 0 && !adders.isEmpty()) {
+            scripts.add(new ScriptCall(Scripts.CAP, List.of(stream, StreamFields.utf8(Keys.trimmedUnread(queue))),
+                    RedisTransport.capArgs(settings.maxLength()), adders));
         }
         Map<String, List<byte[]>> delayedArgs = null;
         Map<String, List<Integer>> delayedOwners = null;
@@ -357,13 +371,13 @@ final class StreamWriter {
         }
         if (delayedArgs != null) {
             for (Map.Entry<String, List<byte[]>> set : delayedArgs.entrySet()) {
-                scripts.add(new ScriptCall(Scripts.DELAY, List.of(StreamFields.utf8(set.getKey())), set.getValue(), false,
+                scripts.add(new ScriptCall(Scripts.DELAY, List.of(StreamFields.utf8(set.getKey())), set.getValue(),
                         delayedOwners.get(set.getKey())));
             }
         }
         List<ScriptCall> unknown;
         try {
-            unknown = pipeline(batch, scripts, durability, false, outcomes, batch);
+            unknown = pipeline(xadds, scripts, durability, false, outcomes, batch);
         } catch (JedisException | IllegalStateException e) {
             // The connection failed (or none could be borrowed): no reply tells what was written.
             for (int i = 0; i < batch.size(); i++) {
@@ -373,6 +387,11 @@ final class StreamWriter {
         }
         if (!unknown.isEmpty()) {
             // The server forgot the scripts (restart, SCRIPT FLUSH): those calls did not run; run them with their source.
+            // The cap goes again after entries added now, as it ran before them.
+            if (unknown.get(0).script() == Scripts.ADD && scripts.size() > 1 && scripts.get(1).script() == Scripts.CAP
+                    && !unknown.contains(scripts.get(1))) {
+                unknown.add(1, scripts.get(1));
+            }
             try {
                 pipeline(List.of(), unknown, durability, true, outcomes, batch);
             } catch (JedisException | IllegalStateException e) {
@@ -436,7 +455,7 @@ final class StreamWriter {
             ScriptCall call = scripts.get(s);
             try {
                 Object result = ran.get(s).get();
-                if (call.cap()) {
+                if (call.script() == Scripts.CAP) {
                     transport.trimReport().record(queue, result);
                 }
             } catch (JedisDataException e) {

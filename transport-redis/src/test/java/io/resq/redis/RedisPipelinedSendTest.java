@@ -178,6 +178,38 @@ class RedisPipelinedSendTest {
     }
 
     @Test
+    void sendsGoOnWhenRedisForgotTheScripts() throws Exception {
+        String q = queue("flushed");
+        try (PrivateRedis redis = PrivateRedis.start();
+             RedisTransport t = RedisTransport.builder(redis.uri()).maxLength(1_000).build();
+             Jedis admin = new Jedis("127.0.0.1", redis.port(), 10_000)) {
+            Sender sender = t.sender(q);
+            for (int round = 0; round < 3; round++) {
+                // The add, cap and delay scripts: unknown to the server the first time and after each flush;
+                // in the last round the cap script is known (loaded by another process) and the add is not.
+                admin.scriptFlush();
+                if (round == 2) {
+                    admin.scriptLoad(Scripts.CAP.source());
+                }
+                List<Outbound> batch = new ArrayList<>();
+                for (int i = 0; i < 600; i++) {
+                    Outbound m = Outbound.of("r" + round + "-" + i, body(i));
+                    batch.add(i % 10 == 0 ? m.withDelay(Duration.ofMinutes(1)) : m);
+                }
+                sender.send(batch).get(10, TimeUnit.SECONDS);
+            }
+            // 3 x 540 undelayed entries, capped at 1,000 (trimmed once the stream held more than 1,010).
+            assertThat(admin.xlen(q)).isEqualTo(1_000);
+            assertThat(admin.zcard(Keys.delayed(q))).isEqualTo(180);
+            try (UnifiedJedis raw = RedisClient.create(redis.uri())) {
+                List<String> ids = idsIn(raw, q);
+                assertThat(ids.get(ids.size() - 1)).isEqualTo("r2-599");
+                assertThat(ids).doesNotHaveDuplicates();
+            }
+        }
+    }
+
+    @Test
     void concurrentCallersEachLandOnceAndInTheirOwnOrder() throws Exception {
         Brokers.requireReachable("Redis", Brokers.redisUri(), "RESQ_REDIS_URI");
         int threads = 8;
