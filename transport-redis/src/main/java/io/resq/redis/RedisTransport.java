@@ -21,8 +21,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.ConnectionPool;
@@ -47,7 +50,8 @@ import redis.clients.jedis.util.JedisURIHelper;
  * }</pre>
  *
  * <ul>
- *   <li>Send: {@code XADD} (pipelined per batch); the body is the field {@code body}, the id
+ *   <li>Send: {@code XADD}; the sends to a stream outstanding at the same time go out as one
+ *       pipelined round trip ({@link StreamWriter}); the body is the field {@code body}, the id
  *       {@code resq-id}, the key {@code resq-key}, each header a field of its own.</li>
  *   <li>Receive: {@code XREADGROUP} with blocking reads, counted against the prefetch.</li>
  *   <li>Ack: {@code XACK}, plus {@code XDEL} with {@link Builder#deleteOnAck(boolean)}.</li>
@@ -59,7 +63,9 @@ import redis.clients.jedis.util.JedisURIHelper;
  *
  * <p>Thread-safe. Owns one background thread that sends acks in batches and refreshes the idle
  * time of deliveries still being handled, so a slow handler does not lose its message to another
- * consumer; the thread and, when built from a URI, the client end with {@link #close()}. Blocking
+ * consumer, and a pool of send threads ({@code resq-redis-send-N}, made as needed, ended after a
+ * minute idle) that write the sends and complete their futures; these threads and, when built
+ * from a URI, the client end with {@link #close()}. Blocking
  * reads are bounded below the pool size ({@link Builder#maxBlockingReads(int)}), so that thread
  * never waits for a connection behind them.
  */
@@ -80,7 +86,19 @@ public final class RedisTransport implements Transport {
     /** Every queue a sender or receiver was made for: the streams whose maxLength losses health() reports. */
     private final Set<String> queues = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService keepAlive;
+    /**
+     * The send pool: a thread per stream being written, plus the threads completing futures of
+     * round trips done (see {@link StreamWriter}). Unbounded, so that a callback blocking one of
+     * them never keeps a send from being written; idle threads end after a minute.
+     */
+    private final ThreadPoolExecutor sendPool;
+    /** The writer of each stream sent to: one per stream, shared by all of its senders. */
+    private final Map<String, StreamWriter> writers = new ConcurrentHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Marks the threads of a transport's send pool, so that close() run from one does not wait for itself. */
+    private static final ThreadLocal<RedisTransport> SEND_POOL_OF = new ThreadLocal<>();
+    /** How long close() lets the send pool write what was queued before it fails the rest. */
+    private static final long CLOSE_SENDS_MILLIS = 5_000;
 
     RedisTransport(UnifiedJedis client, boolean ownsClient, Endpoint endpoint, Settings settings, BlockingReads blockingReads) {
         this.client = client;
@@ -91,6 +109,15 @@ public final class RedisTransport implements Transport {
         this.trimReport = new TrimReport(settings.maxLength());
         this.keepAlive = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "resq-redis-background");
+            t.setDaemon(true);
+            return t;
+        });
+        AtomicInteger sendThreads = new AtomicInteger();
+        this.sendPool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(() -> {
+                SEND_POOL_OF.set(this);
+                r.run();
+            }, "resq-redis-send-" + sendThreads.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
@@ -139,7 +166,7 @@ public final class RedisTransport implements Transport {
     public Sender sender(String queue) {
         requireName(queue);
         queues.add(queue);
-        return new RedisSender(this, queue);
+        return new RedisSender(this, queue, writers.computeIfAbsent(queue, q -> new StreamWriter(this, q, sendPool)));
     }
 
     /**
@@ -226,7 +253,13 @@ public final class RedisTransport implements Transport {
         return settings.maxBodySize();
     }
 
-    /** Closes every receiver (releasing unsettled deliveries), the keep-alive thread and an owned client. Idempotent. */
+    /**
+     * Closes every receiver (releasing unsettled deliveries), then the sends: what was queued
+     * before the close is still written, for up to 5 seconds, and whatever is left then fails with
+     * an {@link IllegalStateException} saying the transport is closed (so is every send from now
+     * on); a round trip under way then completes or fails by the client's timeout. Then the
+     * keep-alive thread and an owned client. Idempotent.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
@@ -234,6 +267,7 @@ public final class RedisTransport implements Transport {
         }
         // Receivers first: their close flushes queued acks and releases what is unsettled.
         new ArrayList<>(receivers).forEach(RedisReceiver::close);
+        closeSends();
         keepAlive.shutdownNow();
         if (ownsClient) {
             try {
@@ -243,6 +277,26 @@ public final class RedisTransport implements Transport {
             }
         }
         log.debug("Redis transport to {} closed", endpoint);
+    }
+
+    /**
+     * Lets the writers finish what was queued (the pool takes no new task, so each writer goes on
+     * on its own thread), then fails what is left. Not interrupted: a callback running on a pool
+     * thread must not see a stray interrupt.
+     */
+    private void closeSends() {
+        sendPool.shutdown();
+        if (SEND_POOL_OF.get() != this) {
+            try {
+                if (!sendPool.awaitTermination(CLOSE_SENDS_MILLIS, TimeUnit.MILLISECONDS)) {
+                    log.warn("Redis transport to {}: sends still being written {} ms after close; failing those not written yet",
+                            endpoint, CLOSE_SENDS_MILLIS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        writers.values().forEach(StreamWriter::failQueued);
     }
 
     // ------------------------------------------------------------ for the package
@@ -516,7 +570,8 @@ public final class RedisTransport implements Transport {
 
         /**
          * Pool size of a client built from a URI: each receiver holds one connection during a blocking
-         * read, senders borrow one per batch. Default 32. Ignored for a user-supplied client.
+         * read, each stream being written borrows one per round trip of sends. Default 32. Ignored
+         * for a user-supplied client.
          */
         public Builder maxConnections(int value) {
             if (value < 2) {

@@ -25,6 +25,11 @@ final class Script {
         this.sha = sha1Hex(this.source).getBytes(StandardCharsets.US_ASCII);
     }
 
+    /** The Lua source, as {@code EVAL} and {@code SCRIPT LOAD} take it. */
+    String source() {
+        return new String(source, StandardCharsets.UTF_8);
+    }
+
     /** Runs the script atomically on the server that holds {@code keys}. */
     Object run(UnifiedJedis client, List<byte[]> keys, List<byte[]> args) {
         try {

@@ -25,6 +25,27 @@ final class Scripts {
             """);
 
     /**
+     * KEYS[1] = stream; ARGV = n1, name, value, ..., n2, name, value, ...: entries, each its field
+     * count then its fields. One {@code XADD} per entry, in order; returns how many were added.
+     * Sends many entries in one command: Redis parses, dispatches and answers one command instead
+     * of one per entry, which halves its CPU per entry (the transport measured 1.6 to 2.3 µs per
+     * entry against 3.4 to 4.6 µs for pipelined {@code XADD}s of resq's envelope). The entries of a
+     * round trip are at most {@code StreamWriter.MAX_BATCH_MESSAGES}, so the script holds the server
+     * for a millisecond or two at most.
+     */
+    static final Script ADD = new Script("""
+            local i = 1
+            local added = 0
+            while i <= #ARGV do
+              local n = tonumber(ARGV[i])
+              redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + n))
+              added = added + 1
+              i = i + n + 1
+            end
+            return added
+            """);
+
+    /**
      * KEYS[1] = delayed zset, KEYS[2] = stream; ARGV[1] = how many to move at most. Moves due
      * members into the stream; returns {moved, ms until the next one is due or -1}. The
      * {@code maxLength} cap is applied afterwards by {@link #CAP}, which reports what it deletes.

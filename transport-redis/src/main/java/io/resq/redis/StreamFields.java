@@ -3,11 +3,16 @@ package io.resq.redis;
 import io.resq.spi.Outbound;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.AbstractMap;
+import java.util.AbstractSet;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -63,13 +68,58 @@ final class StreamFields {
         return out;
     }
 
-    /** The same fields as a map for Jedis' XADD (insertion ordered). */
+    /**
+     * The same fields as a map for Jedis' XADD, which only iterates it: a read-only view in the
+     * list's order, so a send hashes and copies nothing to build it.
+     */
     static Map<byte[], byte[]> asMap(List<byte[]> fields) {
-        Map<byte[], byte[]> map = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < fields.size(); i += 2) {
-            map.put(fields.get(i), fields.get(i + 1));
+        return new FieldMap(fields);
+    }
+
+    /** A read-only map view of a name/value list (names are not looked up, only iterated). */
+    private static final class FieldMap extends AbstractMap<byte[], byte[]> {
+        private final List<byte[]> fields;
+
+        FieldMap(List<byte[]> fields) {
+            this.fields = fields;
         }
-        return map;
+
+        @Override
+        public int size() {
+            return fields.size() / 2;
+        }
+
+        @Override
+        public Set<Map.Entry<byte[], byte[]>> entrySet() {
+            return new AbstractSet<>() {
+                @Override
+                public int size() {
+                    return fields.size() / 2;
+                }
+
+                @Override
+                public Iterator<Map.Entry<byte[], byte[]>> iterator() {
+                    return new Iterator<>() {
+                        private int next;
+
+                        @Override
+                        public boolean hasNext() {
+                            return next + 1 < fields.size();
+                        }
+
+                        @Override
+                        public Map.Entry<byte[], byte[]> next() {
+                            if (!hasNext()) {
+                                throw new NoSuchElementException();
+                            }
+                            Map.Entry<byte[], byte[]> e = new SimpleImmutableEntry<>(fields.get(next), fields.get(next + 1));
+                            next += 2;
+                            return e;
+                        }
+                    };
+                }
+            };
+        }
     }
 
     /**

@@ -94,6 +94,40 @@ class RedisDurabilityTest {
     }
 
     @Test
+    void sendsOutstandingTogetherEachWaitForTheReplicaOrEachFailWithoutIt() throws Exception {
+        String q = queue("many");
+        int n = 300;
+        try (RedisTransport t = RedisTransport.builder(primary.uri()).waitForReplicas(1, Duration.ofMillis(500)).build();
+             Jedis onReplica = new Jedis("127.0.0.1", replica.port(), 2000);
+             Jedis onPrimary = new Jedis("127.0.0.1", primary.port(), 2000)) {
+            java.util.List<java.util.concurrent.CompletableFuture<Void>> sent = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                sent.add(t.sender(q).send(Outbound.of("m" + i, new byte[] {1})));
+            }
+            for (java.util.concurrent.CompletableFuture<Void> f : sent) {
+                f.get(20, TimeUnit.SECONDS);
+            }
+            // Each confirmed send was acknowledged by the replica: the last confirmation means all are there.
+            assertThat(onReplica.xlen(q)).isEqualTo(n);
+
+            replica.kill();
+            sent.clear();
+            for (int i = 0; i < n; i++) {
+                sent.add(t.sender(q).send(Outbound.of("gone" + i, new byte[] {2})));
+            }
+            for (java.util.concurrent.CompletableFuture<Void> f : sent) {
+                assertThatThrownBy(() -> f.get(20, TimeUnit.SECONDS))
+                        .isInstanceOf(ExecutionException.class)
+                        .cause().isInstanceOf(RedisDurabilityException.class)
+                        .hasMessageContaining("stream " + q)
+                        .hasMessageContaining("only 0 of 1 replicas (WAIT) acknowledged the write within 500 ms");
+            }
+            // Written on the primary and reported as failed: not lost.
+            assertThat(onPrimary.xlen(q)).isEqualTo(2L * n);
+        }
+    }
+
+    @Test
     void askingForMoreReplicasThanThereAreFailsTheSendAndReportsItInDeadLetters() throws Exception {
         String q = queue("two");
         try (RedisTransport t = RedisTransport.builder(primary.uri()).waitForReplicas(2, Duration.ofMillis(200)).build();
