@@ -50,6 +50,10 @@ public final class Msg<T> {
             public <P> Msg<P> received(P payload, String id, String queue, String category, String key, Instant dispatchedAt,
                                        Map<String, String> attributes, Map<String, String> headers, List<Failure> errors,
                                        int attempt, Received origin) {
+                // The builder's rule for attribute names; the decoder never yields a null name or value.
+                for (String name : attributes.keySet()) {
+                    Builder.requireText(name, "attribute name");
+                }
                 return new Msg<>(payload, id, queue, category, key, dispatchedAt, attributes, headers, errors, attempt, origin);
             }
         });

@@ -355,12 +355,6 @@ public final class MsgCodec<T> {
     /** The message an envelope reader read, carrying {@code payload}. */
     private static <P> Msg<P> message(P payload, EnvelopeReader r, String queue, String deliveryId, String deliveryKey,
                                       Map<String, String> headers) {
-        for (Map.Entry<String, String> a : r.attributes.entrySet()) {
-            // What Msg.Builder would refuse; the reader never yields a null name or value.
-            if (a.getKey().isBlank()) {
-                throw new IllegalArgumentException("attribute name must not be blank");
-            }
-        }
         return MsgAccess.get().received(payload, stableId(r.id, deliveryId), r.queue != null ? r.queue : queue, r.category,
                 r.key != null ? r.key : deliveryKey, r.dispatchedAt, r.attributes, userHeaders(headers), r.errors,
                 attempt(headers, r.errors), r.received());

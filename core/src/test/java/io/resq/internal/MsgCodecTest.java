@@ -75,6 +75,14 @@ class MsgCodecTest {
     }
 
     @Test
+    void anEnvelopeWithABlankAttributeNameIs400() {
+        byte[] body = "{\"id\":\"1\",\"attributes\":{\" \":\"x\"},\"payload\":{\"orderId\":1}}".getBytes(StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> envelope.decode("orders", "x", null, Map.of(), body))
+                .isInstanceOf(DecodeException.class)
+                .satisfies(e -> assertThat(((DecodeException) e).statusCode()).isEqualTo(400));
+    }
+
+    @Test
     void oversizedBodyIsRefusedBeforeDecoding() {
         assertThatThrownBy(() -> envelope.decode("orders", "x", null, Map.of(), new byte[2048]))
                 .isInstanceOf(DecodeException.class).hasMessageContaining("2048 bytes").hasMessageContaining("1024");
