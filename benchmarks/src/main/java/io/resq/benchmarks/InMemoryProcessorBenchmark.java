@@ -10,6 +10,7 @@ import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import io.resq.Enqueue;
+import io.resq.EnvelopeMode;
 import io.resq.Listener;
 import io.resq.Msg;
 import io.resq.Queues;
@@ -53,6 +54,12 @@ public final class InMemoryProcessorBenchmark {
 
     private static final String QUEUE = "orders";
     private static final long ROUND_TIMEOUT_SECONDS = 120;
+    /**
+     * resq's wire format for the resq rounds: the envelope (default), or {@code -Dresq.bench.envelope=raw}
+     * for bare payloads with the metadata in headers, which shows what reading the envelope costs.
+     */
+    static final EnvelopeMode ENVELOPE_MODE = "raw".equalsIgnoreCase(System.getProperty("resq.bench.envelope"))
+            ? EnvelopeMode.RAW : EnvelopeMode.ENVELOPE;
 
     private final int messages;
     private final int warmupRounds;
@@ -167,7 +174,7 @@ public final class InMemoryProcessorBenchmark {
                 acked.countDown();
             }
         };
-        Queues.Builder builder = Queues.builder(InMemoryTransport.create()).objectMapper(mapper);
+        Queues.Builder builder = Queues.builder(InMemoryTransport.create()).objectMapper(mapper).envelopeMode(ENVELOPE_MODE);
         SdkTracerProvider tracerProvider = null;
         if (observed) {
             // A queue that holds a whole round's spans (the pre-load's send spans included): the SDK drops none, so every span is paid for.
@@ -185,11 +192,16 @@ public final class InMemoryProcessorBenchmark {
             settle();
             Cost cost = Cost.now();
             long start = System.nanoTime();
-            queues.processor(QUEUE, CoreOrder.class)
+            var processor = queues.processor(QUEUE, CoreOrder.class)
                     .concurrency(concurrency)
                     .listener(counter)
-                    .handler(o -> work(o, sink))
-                    .start();
+                    .handler(o -> work(o, sink));
+            // The processor's default prefetch unless -Dresq.bench.prefetch=N asks for another, to see what the window does.
+            Integer prefetch = Integer.getInteger("resq.bench.prefetch");
+            if (prefetch != null) {
+                processor.prefetch(prefetch);
+            }
+            processor.start();
             await(acked, "resq");
             long elapsed = System.nanoTime() - start;
             Cost.PerMessage perMessage = Cost.now().since(cost, messages); // before close stops the workers

@@ -521,10 +521,15 @@ public final class KafkaBenchmark {
 
         @Override
         AutoCloseable consume(String topic, Consumer<String> counter) {
-            Processor<String> p = queues.processor(topic, String.class).group("bench").concurrency(concurrency)
+            var builder = queues.processor(topic, String.class).group("bench").concurrency(concurrency)
                     .retry(RetryPolicy.none())
-                    .handler(counter::accept)
-                    .start();
+                    .handler(counter::accept);
+            // The processor's default prefetch unless -Dresq.bench.prefetch=N asks for another, to see what the window does.
+            Integer prefetch = Integer.getInteger("resq.bench.prefetch");
+            if (prefetch != null) {
+                builder.prefetch(prefetch);
+            }
+            Processor<String> p = builder.start();
             return p::close;
         }
 
