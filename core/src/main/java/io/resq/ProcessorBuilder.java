@@ -187,7 +187,8 @@ public final class ProcessorBuilder<T> {
     /**
      * Messages fetched and not yet settled, at most (>= concurrency). Default: the transport's
      * {@code defaultPrefetch(concurrency)}: max(16, 2 x concurrency) on most transports, concurrency
-     * plus half of it on RabbitMQ (see its docs on {@code consumer_timeout}).
+     * plus half of it on RabbitMQ (see its docs on {@code consumer_timeout}), max(256, 2 x concurrency)
+     * on the in-memory transport.
      */
     public ProcessorBuilder<T> prefetch(int value) {
         this.prefetch = Args.atLeast(value, 1, "prefetch");

@@ -3,6 +3,8 @@ package io.resq;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.resq.memory.InMemoryTransport;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -33,5 +35,31 @@ class PrefetchDefaultTest {
 
         transport.prefetchFor = c -> 1;
         assertThat(prefetchOf(queues.processor("e", String.class).concurrency(4))).as("never below the concurrency").isEqualTo(4);
+    }
+
+    @Test
+    void theInMemoryTransportHandsOutAWideWindow() {
+        InMemoryTransport memory = InMemoryTransport.create();
+        assertThat(memory.defaultPrefetch(1)).isEqualTo(InMemoryTransport.DEFAULT_PREFETCH).isEqualTo(256);
+        assertThat(memory.defaultPrefetch(200)).isEqualTo(400);
+    }
+
+    @Test
+    void aProcessorOnTheInMemoryTransportTakesItsWholeDefaultWindow() throws Exception {
+        InMemoryTransport memory = InMemoryTransport.create();
+        CountDownLatch release = new CountDownLatch(1);
+        try (Queues q = Queues.using(memory)) {
+            for (int i = 0; i < 300; i++) {
+                q.enqueue("w", String.class).send("m" + i);
+            }
+            Processor<String> p = q.processor("w", String.class).handler(s -> release.await()).start();
+            try {
+                // One message in the handler, the rest of the window handed out and waiting: 300 - 256 stay ready.
+                Waits.until(Duration.ofSeconds(15), () -> p.health().inFlight() == InMemoryTransport.DEFAULT_PREFETCH);
+                assertThat(p.health().inFlight()).isEqualTo(256);
+            } finally {
+                release.countDown();
+            }
+        }
     }
 }
