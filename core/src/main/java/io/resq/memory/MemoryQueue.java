@@ -3,6 +3,7 @@ package io.resq.memory;
 import io.resq.spi.Outbound;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -31,7 +32,12 @@ final class MemoryQueue {
     private final Clock clock;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
-    private final TreeMap<Long, Stored> ready = new TreeMap<>();
+    // The ready messages, in send order, in two parts: messages sent without a delay are appended to
+    // `appended` (their sequence numbers only grow, so it stays sorted and taking its head is O(1));
+    // released and newly due messages go back into `returned` at their place. A taker merges the two.
+    // One sorted map for all of them spent a fifth of the fetch thread rebalancing with a backlog.
+    private final ArrayDeque<Stored> appended = new ArrayDeque<>();
+    private final TreeMap<Long, Stored> returned = new TreeMap<>();
     private final PriorityQueue<Stored> delayed = new PriorityQueue<>(
             (a, b) -> a.dueAt.equals(b.dueAt) ? Long.compare(a.seq, b.seq) : a.dueAt.compareTo(b.dueAt));
     private final Map<Long, Stored> inFlight = new LinkedHashMap<>();
@@ -64,7 +70,7 @@ final class MemoryQueue {
             for (Outbound m : messages) {
                 Stored s = new Stored(nextSeq++, m, now.plus(m.delay()));
                 if (m.delay().isZero()) {
-                    ready.put(s.seq, s);
+                    appended.addLast(s);
                 } else {
                     delayed.add(s);
                 }
@@ -107,20 +113,33 @@ final class MemoryQueue {
         Instant now = clock.instant();
         while (!delayed.isEmpty() && !delayed.peek().dueAt.isAfter(now)) {
             Stored s = delayed.poll();
-            ready.put(s.seq, s);
+            returned.put(s.seq, s);
         }
     }
 
     private List<Stored> takeReady(Object holder, int max) {
-        List<Stored> taken = new ArrayList<>();
-        Iterator<Stored> it = ready.values().iterator();
-        while (it.hasNext() && taken.size() < max) {
-            Stored s = it.next();
+        List<Stored> taken = new ArrayList<>(Math.min(max, returned.size() + appended.size()));
+        Iterator<Stored> back = returned.values().iterator();
+        Iterator<Stored> fresh = appended.iterator();
+        Stored nextBack = back.hasNext() ? back.next() : null;
+        Stored nextFresh = fresh.hasNext() ? fresh.next() : null;
+        while ((nextBack != null || nextFresh != null) && taken.size() < max) {
+            // The lower sequence number of the two heads: send order across both parts.
+            boolean fromBack = nextFresh == null || nextBack != null && nextBack.seq < nextFresh.seq;
+            Stored s = fromBack ? nextBack : nextFresh;
             String key = s.message.key();
-            if (key != null && !busyKeys.add(key)) {
+            boolean free = key == null || busyKeys.add(key);
+            if (free) {
+                (fromBack ? back : fresh).remove();
+            }
+            if (fromBack) {
+                nextBack = back.hasNext() ? back.next() : null;
+            } else {
+                nextFresh = fresh.hasNext() ? fresh.next() : null;
+            }
+            if (!free) {
                 continue;
             }
-            it.remove();
             s.deliveries++;
             s.holder = holder;
             inFlight.put(s.seq, s);
@@ -141,7 +160,7 @@ final class MemoryQueue {
                 busyKeys.remove(s.message.key());
             }
             if (!remove) {
-                ready.put(s.seq, s);
+                returned.put(s.seq, s);
             }
             changed.signalAll();
             return true;
@@ -169,7 +188,8 @@ final class MemoryQueue {
         lock.lock();
         try {
             TreeMap<Long, Outbound> all = new TreeMap<>();
-            ready.values().forEach(s -> all.put(s.seq, s.message));
+            returned.values().forEach(s -> all.put(s.seq, s.message));
+            appended.forEach(s -> all.put(s.seq, s.message));
             delayed.forEach(s -> all.put(s.seq, s.message));
             inFlight.values().forEach(s -> all.put(s.seq, s.message));
             return new ArrayList<>(all.values());
