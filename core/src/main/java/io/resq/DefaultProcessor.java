@@ -335,10 +335,14 @@ final class DefaultProcessor<T> implements Processor<T> {
      * that decoding overlaps with handling; it stops as soon as a refill is due. A worker that
      * reaches a task first decodes it itself and never waits for this (decoding has no side
      * effects, so a body decoded twice in a race costs only the time). Measured: the in-memory
-     * processor with one worker 200,000 → 245,000 msg/s; Kafka unchanged.
+     * processor with one worker 200,000 → 245,000 msg/s; Kafka unchanged. Backwards from the
+     * batch's end: 469,000–656,000 → 587,000–679,000 msg/s (medians of three runs each).
      */
     private void decodeAhead(List<Task> batch) {
-        for (Task t : batch) {
+        // From the batch's end backwards: the workers take it from the front, so the two meet once
+        // instead of racing for the same message at every step.
+        for (int i = batch.size() - 1; i >= 0; i--) {
+            Task t = batch.get(i);
             if (slots.refillDue() || closing) {
                 return;
             }
