@@ -10,10 +10,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.Spliterator;
 import java.util.Spliterators;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -26,12 +29,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: the fetch thread owns the receiver's {@code poll} and fills {@link #messages}; the
  * ack thread drains {@link #acks}; {@link #ack} and {@link #nack} settle on the caller's thread.
- * Deliveries are settled through the receipt each received {@link Msg} carries.
+ * Deliveries are settled through the receipt each received {@link Msg} carries. A failed message
+ * put into {@link #acks} has its copy sent while the ack thread goes on: the dequeue's settle
+ * thread acks the original once the broker confirmed the copy, with at most {@code prefetch}
+ * copies in flight ({@link #copySlots}; the ack thread waits for one beyond that).
  */
 final class DefaultDequeue<T> implements Dequeue<T> {
 
     private static final Logger LOG = LoggerFactory.getLogger(DefaultDequeue.class);
     private static final Duration POLL_WAIT = Duration.ofMillis(200);
+    /** How long close() waits for copies in flight before their originals go back unacked. */
+    private static final Duration COPY_WAIT = Duration.ofSeconds(10);
 
     private final Queues.Settings settings;
     private final MsgCodec<T> codec;
@@ -43,6 +51,10 @@ final class DefaultDequeue<T> implements Dequeue<T> {
     private final BlockingQueue<Msg<T>> acks = new LinkedBlockingQueue<>();
     private final Thread fetcher;
     private final Thread acker;
+    /** Runs the completions of copies in flight (the ack of each original), never the broker client's thread. */
+    private final ExecutorService settleThread;
+    /** Copies in flight from the ack channel: the ack thread takes one before each, its completion gives it back. */
+    private final Semaphore copySlots;
     private volatile boolean closed;
 
     DefaultDequeue(Transport transport, Queues.Settings settings, MsgCodec<T> codec, String queue, String group,
@@ -60,6 +72,12 @@ final class DefaultDequeue<T> implements Dequeue<T> {
         this.acker = new Thread(this::ackLoop, "resq-acks-" + queue);
         fetcher.setDaemon(true);
         acker.setDaemon(true);
+        this.copySlots = new Semaphore(settings.prefetch());
+        this.settleThread = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "resq-dequeue-settle-" + queue);
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     void start() {
@@ -208,7 +226,20 @@ final class DefaultDequeue<T> implements Dequeue<T> {
             // failed() already appended the failure to the copy's history; the settler appends it again from the original history.
             // copy(), not toBuilder(): the copies keep the message as it was received.
             Msg<T> original = msg.copy().clearErrors().errors(msg.errors().subList(0, msg.errors().size() - 1)).build();
-            settler.fail(d, original, msg.pendingError, msg.pendingFailure);
+            try {
+                copySlots.acquire();
+            } catch (InterruptedException e) {
+                // close() interrupted the wait: write this copy in line instead, so the message is settled all the same.
+                Thread.currentThread().interrupt();
+                settler.fail(d, original, msg.pendingError, msg.pendingFailure);
+                return;
+            }
+            // The slot comes back exactly once: when the copy was settled, or when a refused one's original went back later.
+            settler.failAsync(d, original, msg.pendingError, msg.pendingFailure, settleThread, outcome -> {
+                if (outcome != Settler.Outcome.RELEASED_LATER) {
+                    copySlots.release();
+                }
+            }, copySlots::release);
         } else {
             d.ack();
         }
@@ -222,6 +253,15 @@ final class DefaultDequeue<T> implements Dequeue<T> {
         closed = true;
         join(fetcher);
         join(acker);
+        // Copies in flight get a bounded wait: their completions ack the originals.
+        try {
+            if (!settler.awaitCopies(COPY_WAIT)) {
+                LOG.warn("{} retry or dead-letter copies of {} still unconfirmed after {} s: their originals go back to the broker unacked",
+                        settler.copiesInFlight(), queue, COPY_WAIT.toSeconds());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         messages.close();
         List<Msg<T>> unread = new ArrayList<>();
         messages.drainTo(unread);
@@ -232,8 +272,15 @@ final class DefaultDequeue<T> implements Dequeue<T> {
                 LOG.warn("releasing a message of {} on close failed; the broker redelivers it once its lease ends: {}", queue, e.toString());
             }
         }
-        // Deliveries waiting out a back-off go back now, before the receiver that owns them closes.
+        // Deliveries waiting out a back-off, and originals of copies still unconfirmed, go back now, before the receiver closes.
         settler.close();
+        settleThread.shutdown();
+        try {
+            // A completion that began before the settler closed finishes its ack before the receiver closes.
+            settleThread.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         receiver.close();
     }
 

@@ -37,7 +37,14 @@ public interface Dequeue<T> extends AutoCloseable {
      */
     Stream<Msg<T>> stream();
 
-    /** The ack channel: put a received message to ack it, or {@code msg.failed(e)} to fail it. */
+    /**
+     * The ack channel: put a received message to ack it, or {@code msg.failed(e)} to fail it. A
+     * failed message's redelivery or dead-letter copy is sent while the channel goes on with the
+     * next message; the original is acked once the broker confirmed the copy (or goes back to the
+     * broker after a back-off when the copy was refused). At most prefetch copies are in flight at
+     * once. {@link #close()} waits up to 10 s for copies in flight; the originals of those still
+     * unconfirmed then go back to the broker unacked (a duplicate if the copy lands late, never a loss).
+     */
     BlockingQueue<Msg<T>> acks();
 
     /** Acks a received message now. */
