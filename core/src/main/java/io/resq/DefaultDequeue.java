@@ -229,7 +229,7 @@ final class DefaultDequeue<T> implements Dequeue<T> {
             try {
                 copySlots.acquire();
             } catch (InterruptedException e) {
-                // close() interrupted the wait: write this copy in line instead, so the message is settled all the same.
+                // Interrupted while waiting for a slot: write this copy in line instead, so the message is settled all the same.
                 Thread.currentThread().interrupt();
                 settler.fail(d, original, msg.pendingError, msg.pendingFailure);
                 return;
