@@ -192,16 +192,11 @@ public final class InMemoryProcessorBenchmark {
             settle();
             Cost cost = Cost.now();
             long start = System.nanoTime();
-            var processor = queues.processor(QUEUE, CoreOrder.class)
+            BenchPrefetch.apply(queues.processor(QUEUE, CoreOrder.class))
                     .concurrency(concurrency)
                     .listener(counter)
-                    .handler(o -> work(o, sink));
-            // The processor's default prefetch unless -Dresq.bench.prefetch=N asks for another, to see what the window does.
-            Integer prefetch = Integer.getInteger("resq.bench.prefetch");
-            if (prefetch != null) {
-                processor.prefetch(prefetch);
-            }
-            processor.start();
+                    .handler(o -> work(o, sink))
+                    .start();
             await(acked, "resq");
             long elapsed = System.nanoTime() - start;
             Cost.PerMessage perMessage = Cost.now().since(cost, messages); // before close stops the workers

@@ -521,15 +521,10 @@ public final class KafkaBenchmark {
 
         @Override
         AutoCloseable consume(String topic, Consumer<String> counter) {
-            var builder = queues.processor(topic, String.class).group("bench").concurrency(concurrency)
+            Processor<String> p = BenchPrefetch.apply(queues.processor(topic, String.class)).group("bench").concurrency(concurrency)
                     .retry(RetryPolicy.none())
-                    .handler(counter::accept);
-            // The processor's default prefetch unless -Dresq.bench.prefetch=N asks for another, to see what the window does.
-            Integer prefetch = Integer.getInteger("resq.bench.prefetch");
-            if (prefetch != null) {
-                builder.prefetch(prefetch);
-            }
-            Processor<String> p = builder.start();
+                    .handler(counter::accept)
+                    .start();
             return p::close;
         }
 

@@ -134,13 +134,9 @@ final class KafkaFailureScenario {
      */
     static Processor<String> startFailingProcessor(Queues queues, String queue, Tally tally, Policy policy) {
         boolean inProcess = policy == Policy.IN_PROCESS;
-        ProcessorBuilder<String> b = queues.processor(queue, String.class);
-        // The processor's default prefetch unless -Dresq.bench.prefetch=N asks for another: copies in
-        // flight hold their slots, so the prefetch bounds how many failures can wait for the broker at once.
-        Integer prefetch = Integer.getInteger("resq.bench.prefetch");
-        if (prefetch != null) {
-            b.prefetch(prefetch);
-        }
+        // Copies in flight hold their prefetch slots, so the window (BenchPrefetch) bounds how many
+        // failures can wait for the broker at once.
+        ProcessorBuilder<String> b = BenchPrefetch.apply(queues.processor(queue, String.class));
         return b.group("bench").concurrency(1)
                 .retry(inProcess ? RetryPolicy.fixed(BACKOFF).maxAttempts(ATTEMPTS) : RetryPolicy.none())
                 .redelivery(inProcess ? RetryPolicy.none() : RetryPolicy.fixed(BACKOFF).maxAttempts(ATTEMPTS))
