@@ -10,7 +10,6 @@ import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import io.resq.Enqueue;
-import io.resq.EnvelopeMode;
 import io.resq.Listener;
 import io.resq.Msg;
 import io.resq.Queues;
@@ -54,12 +53,6 @@ public final class InMemoryProcessorBenchmark {
 
     private static final String QUEUE = "orders";
     private static final long ROUND_TIMEOUT_SECONDS = 120;
-    /**
-     * resq's wire format for the resq rounds: the envelope (default), or {@code -Dresq.bench.envelope=raw}
-     * for bare payloads with the metadata in headers, which shows what reading the envelope costs.
-     */
-    static final EnvelopeMode ENVELOPE_MODE = "raw".equalsIgnoreCase(System.getProperty("resq.bench.envelope"))
-            ? EnvelopeMode.RAW : EnvelopeMode.ENVELOPE;
 
     private final int messages;
     private final int warmupRounds;
@@ -174,7 +167,7 @@ public final class InMemoryProcessorBenchmark {
                 acked.countDown();
             }
         };
-        Queues.Builder builder = Queues.builder(InMemoryTransport.create()).objectMapper(mapper).envelopeMode(ENVELOPE_MODE);
+        Queues.Builder builder = Queues.builder(InMemoryTransport.create()).objectMapper(mapper).envelopeMode(BenchEnvelope.MODE);
         SdkTracerProvider tracerProvider = null;
         if (observed) {
             // A queue that holds a whole round's spans (the pre-load's send spans included): the SDK drops none, so every span is paid for.

@@ -510,8 +510,8 @@ public final class KafkaBenchmark {
         Resq(String bootstrap, int concurrency) {
             super(bootstrap);
             this.concurrency = concurrency;
-            queues = Queues.using(KafkaTransport.builder(Map.of("bootstrap.servers", bootstrap, "acks", "all"))
-                    .topicPartitions(PARTITIONS).build());
+            queues = Queues.builder(KafkaTransport.builder(Map.of("bootstrap.servers", bootstrap, "acks", "all"))
+                    .topicPartitions(PARTITIONS).build()).envelopeMode(BenchEnvelope.MODE).build();
         }
 
         @Override

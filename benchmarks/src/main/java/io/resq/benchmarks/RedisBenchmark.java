@@ -34,8 +34,9 @@ import redis.clients.jedis.resps.StreamEntry;
  *
  * <p>Then, unless the second argument is 0, the 10%-failing scenario of {@link RedisFailureScenario}.
  *
- * <p>The raw side sends the bare 200-byte body (and an id field), not resq's envelope, and reads
- * it without decoding: it is the floor, as the plain raw side of {@link KafkaBenchmark} is.
+ * <p>The raw side runs twice: with the bare 200-byte body (and an id field), read without
+ * decoding, the floor, as the plain raw side of {@link KafkaBenchmark} is; and as raw+envelope,
+ * writing resq's envelope and fields and decoding each body, the fair baseline.
  *
  * <p>Run: {@code mvn -q -DskipTests install -pl core,testkit,transport-redis} then
  * {@code java -cp benchmarks/target/classes:<mvn -pl benchmarks dependency:build-classpath> io.resq.benchmarks.RedisBenchmark 100000}
@@ -58,21 +59,20 @@ public final class RedisBenchmark {
                 + " 1 consumer acking each message, %s%n", n, TimedBody.SIZE, WINDOW, uri.replaceAll("//[^@/]*@", "//***@"));
 
         // Warm up both paths so JIT and connection pools do not bias the first measurement.
-        raw(uri, Math.min(n, 10_000));
+        raw(uri, Math.min(n, 10_000), false);
+        raw(uri, Math.min(n, 10_000), true);
         resq(uri, Math.min(n, 10_000));
 
-        // Two rounds each, alternating, so that load from other processes hits both sides alike.
-        Result raw1 = raw(uri, n);
-        Result resq1 = resq(uri, n);
-        Result raw2 = raw(uri, n);
-        Result resq2 = resq(uri, n);
-        for (Result[] pair : new Result[][] {{raw1, resq1}, {raw2, resq2}}) {
-            print("raw Jedis", pair[0]);
-            print("resq", pair[1]);
-            System.out.printf("ratio resq/raw: send %.2f, pipelined send %.2f, send channel/pipeline %.2f, consume %.2f, end-to-end %.2f%n",
-                    pair[1].send.rate / pair[0].send.rate, pair[1].pipelined.rate / pair[0].pipelined.rate,
-                    pair[1].channel.rate / pair[0].channel.rate,
-                    pair[1].consume.rate / pair[0].consume.rate, pair[1].e2e.rate / pair[0].e2e.rate);
+        // Two rounds each, alternating, so that load from other processes hits every side alike.
+        for (int round = 0; round < 2; round++) {
+            Result raw = raw(uri, n, false);
+            Result fair = raw(uri, n, true);
+            Result resq = resq(uri, n);
+            print("raw Jedis", raw);
+            print("raw+env", fair);
+            print("resq", resq);
+            ratios("resq/raw", resq, raw);
+            ratios("resq/raw+envelope", resq, fair);
         }
         if (failing > 0) {
             // One round per side after a short warm-up of each: a round is mostly the policy's sleeping.
@@ -84,6 +84,12 @@ public final class RedisBenchmark {
             fq.print("resq");
             System.out.printf("ratio resq/raw, 10%% failing: %.2f%n", fq.rate() / fr.rate());
         }
+    }
+
+    private static void ratios(String name, Result resq, Result base) {
+        System.out.printf("ratio %s: send %.2f, pipelined send %.2f, send channel/pipeline %.2f, consume %.2f, end-to-end %.2f%n",
+                name, resq.send.rate / base.send.rate, resq.pipelined.rate / base.pipelined.rate, resq.channel.rate / base.channel.rate,
+                resq.consume.rate / base.consume.rate, resq.e2e.rate / base.e2e.rate);
     }
 
     /** One phase: messages per second, and what each message cost the process. */
@@ -188,12 +194,30 @@ public final class RedisBenchmark {
                 TimedBody.percentileMicros(latencies, 0.99));
     }
 
-    private static Result raw(String uri, int n) throws Exception {
+    /**
+     * The raw Jedis side. With {@code envelope} it does resq's useful work by hand: each entry
+     * carries resq's envelope JSON ({@link EnvelopeJson}) and the fields resq writes beside it
+     * (format, attempt, id), and the consumer decodes every body back into its payload; without,
+     * it moves the bare body and an id (the floor).
+     */
+    private static Result raw(String uri, int n, boolean envelope) throws Exception {
         RedisClient client = RedisClient.create(uri);
         return run(new Side() {
+            private Map<String, String> entry(String stream, String body) {
+                if (!envelope) {
+                    return Map.of("resq-id", UUID.randomUUID().toString(), "body", body);
+                }
+                EnvelopeJson e = EnvelopeJson.of(stream, body);
+                return Map.of("resq-format", "envelope", "resq-attempt", "1", "resq-id", e.id(), "body", e.toJson());
+            }
+
+            private String payload(String body) throws java.io.IOException {
+                return envelope ? EnvelopeJson.read(body).payload() : body;
+            }
+
             @Override
             public void send(String stream, String body) {
-                client.xadd(stream, StreamEntryID.NEW_ENTRY, Map.of("resq-id", UUID.randomUUID().toString(), "body", body));
+                client.xadd(stream, StreamEntryID.NEW_ENTRY, entry(stream, body));
             }
 
             @Override
@@ -203,8 +227,7 @@ public final class RedisBenchmark {
                     int batch = Math.min(WINDOW, count - sent);
                     try (AbstractPipeline p = client.pipelined()) {
                         for (int i = 0; i < batch; i++) {
-                            p.xadd(stream, StreamEntryID.NEW_ENTRY, Map.of("resq-id", UUID.randomUUID().toString(),
-                                    "body", TimedBody.of(System.nanoTime())));
+                            p.xadd(stream, StreamEntryID.NEW_ENTRY, entry(stream, TimedBody.of(System.nanoTime())));
                         }
                         p.sync();
                     }
@@ -213,7 +236,7 @@ public final class RedisBenchmark {
             }
 
             @Override
-            public Cost consume(String stream, int count, long[] latencies) {
+            public Cost consume(String stream, int count, long[] latencies) throws java.io.IOException {
                 try {
                     client.xgroupCreate(stream, "g", new StreamEntryID(0, 0), true);
                 } catch (redis.clients.jedis.exceptions.JedisDataException e) {
@@ -229,7 +252,7 @@ public final class RedisBenchmark {
                     }
                     for (Map.Entry<String, List<StreamEntry>> s : got) {
                         for (StreamEntry e : s.getValue()) {
-                            latencies[received++] = System.nanoTime() - TimedBody.sentAt(e.getFields().get("body"));
+                            latencies[received++] = System.nanoTime() - TimedBody.sentAt(payload(e.getFields().get("body")));
                             client.xack(stream, "g", e.getID());
                         }
                     }
