@@ -44,8 +44,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ({@link Cost}); the broker runs in its own process and is not in those figures. The raw side
  * publishes and reads the bare 200-byte body, not resq's envelope: it is the floor.
  *
- * <p>Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.resq.benchmarks.RabbitMqBenchmark -Dexec.args="100000 quorum"}
- * (RabbitMQ at {@code RESQ_RABBITMQ_URI} or 127.0.0.1:5672). Numbers compare within one run; they are not absolutes.
+ * <p>Run: {@code benchmarks/run RabbitMqBenchmark 100000 quorum} (RabbitMQ at {@code RESQ_RABBITMQ_URI},
+ * or the local service on 127.0.0.1:5672, which the script starts if it does not answer). Numbers
+ * compare within one run; they are not absolutes.
  */
 public final class RabbitMqBenchmark {
 

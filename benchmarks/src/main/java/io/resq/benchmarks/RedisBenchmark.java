@@ -37,9 +37,9 @@ import redis.clients.jedis.resps.StreamEntry;
  * <p>The raw side sends the bare 200-byte body (and an id field), not resq's envelope, and reads
  * it without decoding: it is the floor, as the plain raw side of {@link KafkaBenchmark} is.
  *
- * <p>Run: {@code mvn -q -DskipTests install -pl core,testkit,transport-redis} then
- * {@code java -cp benchmarks/target/classes:<mvn -pl benchmarks dependency:build-classpath> io.resq.benchmarks.RedisBenchmark 100000}
- * (Redis at {@code RESQ_REDIS_URI} or 127.0.0.1:6379). Numbers are for comparison within one run, not absolutes.
+ * <p>Run: {@code benchmarks/run RedisBenchmark 100000} (Redis at {@code RESQ_REDIS_URI}, or the local
+ * service on 127.0.0.1:6379, which the script starts if it does not answer). Numbers are for
+ * comparison within one run, not absolutes.
  */
 public final class RedisBenchmark {
 
