@@ -25,7 +25,7 @@ import java.util.function.Supplier;
  * order ids (a stand-in for a bulk write, which is where batching pays off in practice; here it
  * shows only resq's own per-message cost with and without batches).
  *
- * <p>{@code java -cp <classpath> io.resq.benchmarks.BatchBenchmark [messages, default 100000] [rounds, default 3]}
+ * <p>Run: {@code benchmarks/run BatchBenchmark [messages, default 100000] [rounds, default 3]}
  */
 public final class BatchBenchmark {
 

@@ -3,15 +3,28 @@ package io.resq.benchmarks;
 import com.rabbitmq.client.ConnectionFactory;
 import io.resq.kafka.testing.EmbeddedKafka;
 import java.net.URI;
+import org.elasticmq.rest.sqs.SQSRestServer;
+import org.elasticmq.rest.sqs.SQSRestServerBuilder;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
 /**
- * Where the transport benchmarks find their brokers: an environment variable for each, or the
- * local default (Redis and RabbitMQ on 127.0.0.1, ElasticMQ on 127.0.0.1:9324, Kafka embedded in
- * this JVM). One place, so that every benchmark reaches a broker the same way.
+ * Where the benchmarks find their brokers: an environment variable for each, or the local default.
+ * One place, so that every benchmark reaches a broker the same way.
+ *
+ * <ul>
+ *   <li>Redis: {@code RESQ_REDIS_URI}, or the local service on 127.0.0.1:6379;
+ *   <li>RabbitMQ: {@code RESQ_RABBITMQ_URI}, or the local service on 127.0.0.1:5672 (guest);
+ *   <li>PostgreSQL: {@code RESQ_POSTGRES_URL}, or the local cluster's database {@code test} on 127.0.0.1:5432;
+ *   <li>Kafka: {@code RESQ_KAFKA_BOOTSTRAP}, or a KRaft broker started in this JVM ({@link Kafka});
+ *   <li>SQS: {@code RESQ_SQS_ENDPOINT}, or ElasticMQ started in this JVM ({@link Sqs}).
+ * </ul>
+ *
+ * {@code benchmarks/run} starts the local services a benchmark needs (with {@code .ci/services}, as
+ * CI does) unless the variable points elsewhere. The brokers started in this JVM share its CPU and
+ * heap, so the per-message cost the benchmarks print includes theirs.
  */
 final class Brokers {
 
@@ -30,18 +43,57 @@ final class Brokers {
         return factory;
     }
 
-    /** SQS: {@code RESQ_SQS_ENDPOINT}, or ElasticMQ on 127.0.0.1:9324 (started separately, see docs/benchmarks.md). */
-    static URI sqsEndpoint() {
-        return URI.create(System.getenv().getOrDefault("RESQ_SQS_ENDPOINT", "http://127.0.0.1:9324"));
+    /** PostgreSQL: {@code RESQ_POSTGRES_URL}, or the local cluster's database {@code test} as user postgres. */
+    static String postgresUrl() {
+        String url = System.getenv("RESQ_POSTGRES_URL");
+        return url == null || url.isBlank() ? "jdbc:postgresql://127.0.0.1:5432/test?user=postgres" : url;
     }
 
-    /** An SDK client for {@link #sqsEndpoint()} with the SDK's default HTTP client and static credentials (any work locally). */
-    static SqsClient sqsClient() {
-        return SqsClient.builder()
-                .endpointOverride(sqsEndpoint())
-                .region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))
-                .build();
+    /**
+     * SQS at {@code RESQ_SQS_ENDPOINT}, or an in-memory ElasticMQ started in this JVM on a free port
+     * of 127.0.0.1, as the SQS transport's tests run it; closing stops the embedded server.
+     */
+    static final class Sqs implements AutoCloseable {
+        private final SQSRestServer embedded;
+        private final URI endpoint;
+
+        private Sqs(SQSRestServer embedded, URI endpoint) {
+            this.embedded = embedded;
+            this.endpoint = endpoint;
+        }
+
+        static Sqs start() {
+            String external = System.getenv("RESQ_SQS_ENDPOINT");
+            if (external != null && !external.isBlank()) {
+                return new Sqs(null, URI.create(external));
+            }
+            // Port 0 and the port the server bound, so that no other process can take it in between.
+            SQSRestServer server = SQSRestServerBuilder.withInterface("127.0.0.1").withDynamicPort().start();
+            int port = server.waitUntilStarted().localAddress().getPort();
+            return new Sqs(server, URI.create("http://127.0.0.1:" + port));
+        }
+
+        /** A new SDK client for the endpoint with the SDK's default HTTP client and static credentials (any work locally). */
+        SqsClient client() {
+            return SqsClient.builder()
+                    .endpointOverride(endpoint)
+                    .region(Region.US_EAST_1)
+                    .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))
+                    .build();
+        }
+
+        /** The endpoint, and whether ElasticMQ runs in this JVM (its CPU then counts in the process's). */
+        @Override
+        public String toString() {
+            return endpoint + (embedded != null ? " (ElasticMQ in this JVM)" : "");
+        }
+
+        @Override
+        public void close() {
+            if (embedded != null) {
+                embedded.stopAndWait();
+            }
+        }
     }
 
     /**

@@ -23,12 +23,14 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * with the ratio. Ratios, not times, are the result: both sides run in the same JVM session on the
  * same machine, so machine speed cancels out and load from elsewhere mostly does.
  *
- * <p>Run from the repository root (JMH forks JVMs, which is why this is {@code exec:exec}):
+ * <p>Run from the repository root:
  * <pre>
- * mvn -q -pl benchmarks -am install -DskipTests
- * mvn -q -pl benchmarks exec:exec@core                          # full: about 7 minutes on 2 cores
- * mvn -q -pl benchmarks exec:exec@core -Dresq.bench.mode=quick  # smoke run: about 1 minute
+ * benchmarks/run CoreBenchmarks         # full: about 7 minutes on 2 cores
+ * benchmarks/run CoreBenchmarks quick   # smoke run: about 1 minute
  * </pre>
+ * or through Maven, {@code mvn -q -pl benchmarks exec:exec@core [-Dresq.bench.mode=quick]} after
+ * {@code mvn -q -pl benchmarks -am install -DskipTests} ({@code exec:exec}, not {@code exec:java}:
+ * JMH forks JVMs with {@code java.class.path}).
  */
 public final class CoreBenchmarks {
 

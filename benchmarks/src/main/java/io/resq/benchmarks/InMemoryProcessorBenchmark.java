@@ -48,6 +48,9 @@ import java.util.concurrent.atomic.LongAdder;
  * OpenTelemetry SDK sampling every span, batching them to an exporter that drops them) against the
  * round without, taking turns the same way. The sends (and so their producer spans) happen in the
  * untimed pre-load: the ratio is the handling side's, one consumer span and the meters per message.
+ *
+ * <p>Run: {@code benchmarks/run InMemoryProcessorBenchmark 100000 2 5}, or with a fourth argument
+ * {@code observability} for {@link #runObservability}.
  */
 public final class InMemoryProcessorBenchmark {
 

@@ -59,9 +59,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * twice more in process 10 ms apart and then dead-letters it (no redelivery), the raw client does
  * the same by hand (sleep, retry, produce to a dead-letter topic, flush before the commit).
  *
- * <p>Run: {@code mvn -q install -DskipTests} then
- * {@code java -cp benchmarks/target/classes:<mvn -pl benchmarks dependency:build-classpath> io.resq.benchmarks.KafkaBenchmark 100000}
- * (Kafka at {@code RESQ_KAFKA_BOOTSTRAP}, or an embedded KRaft broker started in this JVM).
+ * <p>Run: {@code benchmarks/run KafkaBenchmark 100000} (Kafka at {@code RESQ_KAFKA_BOOTSTRAP}, or an
+ * embedded KRaft broker started in this JVM).
  * Numbers are for comparison within one run, not absolutes.
  */
 public final class KafkaBenchmark {

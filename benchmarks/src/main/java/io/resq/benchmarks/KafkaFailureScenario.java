@@ -9,7 +9,6 @@ import io.resq.ProcessorBuilder;
 import io.resq.Queues;
 import io.resq.RetryPolicy;
 import io.resq.kafka.KafkaTransport;
-import io.resq.kafka.testing.EmbeddedKafka;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,9 +42,9 @@ import org.slf4j.LoggerFactory;
  * dead-letter queue, so three calls and three confirmed copies per failing record and no sleeping
  * on the worker: this measures the failure path itself.
  *
- * <p>Run on its own: {@code java -cp $CP io.resq.benchmarks.KafkaFailureScenario 10000 broker resq 2}
- * (see {@link FailureRuns} for the arguments), with the embedded broker of the transport's tests
- * unless {@code RESQ_KAFKA_BOOTSTRAP} names one.
+ * <p>Run on its own: {@code benchmarks/run KafkaFailureScenario 10000 broker resq 2} (see
+ * {@link FailureRuns} for the arguments), with the embedded broker of the transport's tests unless
+ * {@code RESQ_KAFKA_BOOTSTRAP} names one.
  */
 final class KafkaFailureScenario {
 
@@ -58,16 +57,10 @@ final class KafkaFailureScenario {
 
     /** Args: see {@link FailureRuns#run}. */
     public static void main(String[] args) throws Exception {
-        String external = System.getenv("RESQ_KAFKA_BOOTSTRAP");
-        EmbeddedKafka embedded = external == null || external.isBlank() ? EmbeddedKafka.start() : null;
-        String bootstrap = embedded != null ? embedded.bootstrapServers() : external;
-        try {
-            FailureRuns.run("Kafka (" + bootstrap + (embedded != null ? ", embedded" : "") + ", acks=all, 3 partitions)", args,
+        try (Brokers.Kafka kafka = Brokers.Kafka.start()) {
+            String bootstrap = kafka.bootstrap();
+            FailureRuns.run("Kafka at " + kafka + ", acks=all, 3 partitions", args,
                     n -> raw(bootstrap, n), (n, policy) -> resq(bootstrap, n, policy));
-        } finally {
-            if (embedded != null) {
-                embedded.close();
-            }
         }
     }
 

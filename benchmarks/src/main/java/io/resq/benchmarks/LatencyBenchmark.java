@@ -85,7 +85,7 @@ import software.amazon.awssdk.services.sqs.model.Message;
  *       (persistent, mandatory) on a channel in confirm mode, confirms counted by a listener;
  *       {@code basicConsume} with manual acks and {@code basic.qos(2)}, resq's default prefetch for
  *       one handler, {@code basicAck} after each handler call.
- *   <li>{@code sqs}: ElasticMQ started separately (see docs/benchmarks.md) or {@code RESQ_SQS_ENDPOINT};
+ *   <li>{@code sqs}: ElasticMQ started in this JVM (or {@code RESQ_SQS_ENDPOINT});
  *       raw {@code SendMessage} on the sending thread (resq's SQS sender also sends on the caller's
  *       thread); one consumer thread long-polling ({@code ReceiveMessage} of up to 10, waiting 1 s,
  *       as resq's receiver does) and deleting each batch after its handler calls.
@@ -96,8 +96,8 @@ import software.amazon.awssdk.services.sqs.model.Message;
  * handler thread, the transport's default prefetch, the default in-process retry and redelivery.
  * A third side, {@code spi}, drives the same resq transport without the core (see {@link SpiSide}).
  *
- * <p>Run (classpath as in docs/benchmarks.md):
- * {@code java -Xms1g -Xmx1g -cp $CP io.resq.benchmarks.LatencyBenchmark kafka 1000 10 30 1}.
+ * <p>Run: {@code benchmarks/run LatencyBenchmark kafka 1000 10 30 1} (it starts the local Redis or
+ * RabbitMQ service when the broker needs one; see {@link Brokers}).
  * Arguments: broker ({@code memory|kafka|redis|rabbitmq|sqs}), then optionally the rate in messages
  * per second (default 1000), warm-up seconds (10), measured seconds (30) and rounds (1; each round
  * runs every side, in reverse order in even rounds), then options: {@code sides=} some of
@@ -750,8 +750,9 @@ public final class LatencyBenchmark {
                             q -> RabbitMqBenchmark.deleteQueues(factory, q, q + "_deadletter"), () -> { });
                 }
                 case "sqs": {
-                    SqsClient client = Brokers.sqsClient();
-                    return new Broker("SQS at " + Brokers.sqsEndpoint() + ", standard queues", () -> new SqsRaw(client),
+                    Brokers.Sqs sqs = Brokers.Sqs.start();
+                    SqsClient client = sqs.client();
+                    return new Broker("SQS at " + sqs + ", standard queues", () -> new SqsRaw(client),
                             () -> SqsTransport.create(client), prefix -> {
                                 String q = unique(prefix);
                                 client.createQueue(r -> r.queueName(q));
@@ -759,7 +760,10 @@ public final class LatencyBenchmark {
                             }, q -> {
                                 String url = client.getQueueUrl(r -> r.queueName(q)).queueUrl();
                                 client.deleteQueue(r -> r.queueUrl(url));
-                            }, client);
+                            }, () -> {
+                                client.close();
+                                sqs.close();
+                            });
                 }
                 default:
                     throw new IllegalArgumentException("broker must be memory, kafka, redis, rabbitmq or sqs, was " + o.broker);

@@ -10,7 +10,6 @@ import io.resq.jdbc.Inbox;
 import io.resq.jdbc.Outbox;
 import io.resq.jdbc.OutboxRelay;
 import io.resq.kafka.KafkaTransport;
-import io.resq.kafka.testing.EmbeddedKafka;
 import io.resq.memory.InMemoryTransport;
 import io.resq.spi.Transport;
 import java.sql.Connection;
@@ -43,6 +42,9 @@ import javax.sql.DataSource;
  * because a round is a whole drain with threads and database sessions starting and stopping.
  * Connections come from a HikariCP pool of 8. Arguments: [messages [rounds]]; {@code RESQ_POSTGRES_URL}
  * points at another database.
+ *
+ * <p>Run: {@code benchmarks/run OutboxBenchmark 20000 3} (it starts the local PostgreSQL cluster if
+ * it does not answer, unless {@code RESQ_POSTGRES_URL} is set).
  */
 public final class OutboxBenchmark {
 
@@ -63,9 +65,8 @@ public final class OutboxBenchmark {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 20_000;
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-        String url = System.getenv("RESQ_POSTGRES_URL");
         HikariConfig pool = new HikariConfig();
-        pool.setJdbcUrl(url == null || url.isBlank() ? "jdbc:postgresql://127.0.0.1:5432/test?user=postgres" : url);
+        pool.setJdbcUrl(Brokers.postgresUrl());
         pool.setMaximumPoolSize(8);
         // A pool, as applications have one: opening a PostgreSQL session per message would dominate every figure.
         try (HikariDataSource ds = new HikariDataSource(pool)) {
@@ -115,9 +116,8 @@ public final class OutboxBenchmark {
      * the relay, which batches, look better than it is.
      */
     private void kafka(int rounds) throws Exception {
-        EmbeddedKafka kafka = EmbeddedKafka.start();
-        try {
-            Map<String, Object> config = Map.of("bootstrap.servers", kafka.bootstrapServers());
+        try (Brokers.Kafka kafka = Brokers.Kafka.start()) {
+            Map<String, Object> config = Map.of("bootstrap.servers", kafka.bootstrap());
             double[] relay = new double[rounds];
             double[] direct = new double[rounds];
             for (int r = -1; r < rounds; r++) {
@@ -131,8 +131,6 @@ public final class OutboxBenchmark {
             }
             System.out.printf("| relay to Kafka vs Enqueue.sendAsync (5,000 in flight) | %.0f | %.0f | %.2f |%n", median(relay),
                     median(direct), median(relay) / median(direct));
-        } finally {
-            kafka.close();
         }
     }
 

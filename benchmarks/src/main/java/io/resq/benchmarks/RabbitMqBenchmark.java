@@ -46,8 +46,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * doing resq's useful work by hand (the envelope JSON and resq's properties on publish, decoding
  * each body on drain), the fair baseline.
  *
- * <p>Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.resq.benchmarks.RabbitMqBenchmark -Dexec.args="100000 quorum"}
- * (RabbitMQ at {@code RESQ_RABBITMQ_URI} or 127.0.0.1:5672). Numbers compare within one run; they are not absolutes.
+ * <p>Run: {@code benchmarks/run RabbitMqBenchmark 100000 quorum} (RabbitMQ at {@code RESQ_RABBITMQ_URI},
+ * or the local service on 127.0.0.1:5672, which the script starts if it does not answer). Numbers
+ * compare within one run; they are not absolutes.
  */
 public final class RabbitMqBenchmark {
 

@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * broker's confirm, acks each delivery, and logs a line per retry and per dead letter, as resq's
  * default listener does.
  *
- * <p>Run: {@code java -cp $CP io.resq.benchmarks.RabbitMqFailureScenario 10000 in-process raw,resq 2}
+ * <p>Run: {@code benchmarks/run RabbitMqFailureScenario 10000 in-process raw,resq 2}
  * (RabbitMQ at {@code RESQ_RABBITMQ_URI} or guest@127.0.0.1:5672; arguments in {@link FailureRuns}).
  */
 final class RabbitMqFailureScenario {
@@ -45,8 +45,7 @@ final class RabbitMqFailureScenario {
 
     /** Args: see {@link FailureRuns#run}. */
     public static void main(String[] args) throws Exception {
-        ConnectionFactory factory = new ConnectionFactory();
-        factory.setUri(System.getenv().getOrDefault("RESQ_RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672/%2F"));
+        ConnectionFactory factory = Brokers.rabbitMq();
         FailureRuns.run("RabbitMQ (" + factory.getHost() + ":" + factory.getPort() + ", classic, persistent, confirms)", args,
                 n -> raw(factory, n), (n, policy) -> resq(factory, n, policy));
     }

@@ -38,9 +38,9 @@ import redis.clients.jedis.resps.StreamEntry;
  * decoding, the floor, as the plain raw side of {@link KafkaBenchmark} is; and as raw+envelope,
  * writing resq's envelope and fields and decoding each body, the fair baseline.
  *
- * <p>Run: {@code mvn -q -DskipTests install -pl core,testkit,transport-redis} then
- * {@code java -cp benchmarks/target/classes:<mvn -pl benchmarks dependency:build-classpath> io.resq.benchmarks.RedisBenchmark 100000}
- * (Redis at {@code RESQ_REDIS_URI} or 127.0.0.1:6379). Numbers are for comparison within one run, not absolutes.
+ * <p>Run: {@code benchmarks/run RedisBenchmark 100000} (Redis at {@code RESQ_REDIS_URI}, or the local
+ * service on 127.0.0.1:6379, which the script starts if it does not answer). Numbers are for
+ * comparison within one run, not absolutes.
  */
 public final class RedisBenchmark {
 

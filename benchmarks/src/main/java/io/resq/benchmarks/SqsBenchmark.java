@@ -5,7 +5,6 @@ import io.resq.Processor;
 import io.resq.Queues;
 import io.resq.RetryPolicy;
 import io.resq.sqs.SqsTransport;
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -35,12 +34,11 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
  * whose acks the transport batches). Both use one {@code SqsClient} with the SDK's default HTTP
  * client against the same endpoint.
  *
- * <p>Run against ElasticMQ ({@code mvn -q -pl transport-sqs exec:java -Dexec.classpathScope=test
- * -Dexec.mainClass=io.resq.sqs.LocalElasticMq}) or {@code RESQ_SQS_ENDPOINT}:
- * {@code java -cp benchmarks/target/classes:<mvn -pl benchmarks dependency:build-classpath> io.resq.benchmarks.SqsBenchmark 100000}.
- * Numbers are for comparison within one run, not absolutes. Every phase also prints this process's
- * CPU time and heap allocation per message ({@link Cost}; ElasticMQ runs in its own process). resq's
- * send phase includes the harness polling SQS for the stored count every 20 ms.
+ * <p>Run: {@code benchmarks/run SqsBenchmark 100000} (ElasticMQ started in this JVM, or SQS at
+ * {@code RESQ_SQS_ENDPOINT}; see {@link Brokers}). Numbers are for comparison within one run, not
+ * absolutes. Every phase also prints this process's CPU time and heap allocation per message
+ * ({@link Cost}), which include ElasticMQ's when it runs in this JVM. resq's send phase includes
+ * the harness polling SQS for the stored count every 20 ms.
  */
 public final class SqsBenchmark {
 
@@ -53,10 +51,9 @@ public final class SqsBenchmark {
     /** Args: [message count, default 100000]. */
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
-        URI endpoint = Brokers.sqsEndpoint();
-        System.out.printf("SQS benchmark: %,d messages of ~%d bytes, batches of 10 (5 in flight), 1 consumer deleting after each handler, %s%n",
-                n, TimedBody.SIZE, endpoint.getHost() + ":" + endpoint.getPort());
-        try (SqsClient client = Brokers.sqsClient()) {
+        try (Brokers.Sqs sqs = Brokers.Sqs.start(); SqsClient client = sqs.client()) {
+            System.out.printf("SQS benchmark: %,d messages of ~%d bytes, batches of 10 (5 in flight), 1 consumer deleting after each handler, %s%n",
+                    n, TimedBody.SIZE, sqs);
             // Warm up both paths so JIT and connection pools do not bias the first measurement.
             int warm = Math.min(n, 2_000);
             raw(client, warm);

@@ -5,7 +5,6 @@ import io.resq.Processor;
 import io.resq.Queues;
 import io.resq.sqs.SqsTransport;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,9 +12,6 @@ import java.util.Map;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -31,9 +27,8 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
  * returns once SQS stored it), deletes each receive's messages in one batch, and logs a line per
  * retry and per dead letter, as resq's default listener does.
  *
- * <p>Run against ElasticMQ (see docs/benchmarks.md, SQS): {@code java -cp $CP
- * io.resq.benchmarks.SqsFailureScenario 10000 in-process raw,resq 2} (endpoint
- * {@code RESQ_SQS_ENDPOINT} or http://127.0.0.1:9324; arguments in {@link FailureRuns}).
+ * <p>Run: {@code benchmarks/run SqsFailureScenario 10000 in-process raw,resq 2} (ElasticMQ started
+ * in this JVM, or SQS at {@code RESQ_SQS_ENDPOINT}; arguments in {@link FailureRuns}).
  */
 final class SqsFailureScenario {
 
@@ -44,13 +39,8 @@ final class SqsFailureScenario {
 
     /** Args: see {@link FailureRuns#run}. */
     public static void main(String[] args) throws Exception {
-        String endpoint = System.getenv().getOrDefault("RESQ_SQS_ENDPOINT", "http://127.0.0.1:9324");
-        try (SqsClient client = SqsClient.builder()
-                .endpointOverride(URI.create(endpoint))
-                .region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))
-                .build()) {
-            FailureRuns.run("SQS (" + endpoint + ", standard queues)", args, n -> raw(client, n), (n, policy) -> resq(client, n, policy));
+        try (Brokers.Sqs sqs = Brokers.Sqs.start(); SqsClient client = sqs.client()) {
+            FailureRuns.run("SQS at " + sqs + ", standard queues", args, n -> raw(client, n), (n, policy) -> resq(client, n, policy));
         }
     }
 
