@@ -50,15 +50,52 @@ final class Brokers {
     }
 
     /**
+     * A broker at an address from the environment, or one started in this JVM and stopped on close
+     * (its CPU and allocation then count in the process's figures, which {@link #toString} says).
+     */
+    abstract static class Started implements AutoCloseable {
+        /** Stops the broker this JVM started; {@code null} for a broker elsewhere. */
+        private final AutoCloseable embedded;
+        private final String address;
+        private final String inJvm;
+
+        Started(AutoCloseable embedded, String address, String inJvm) {
+            this.embedded = embedded;
+            this.address = address;
+            this.inJvm = inJvm;
+        }
+
+        String address() {
+            return address;
+        }
+
+        @Override
+        public String toString() {
+            return address + (embedded != null ? " (" + inJvm + " in this JVM)" : "");
+        }
+
+        @Override
+        public void close() {
+            if (embedded == null) {
+                return;
+            }
+            try {
+                embedded.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("stopping the " + inJvm + " failed", e);
+            }
+        }
+    }
+
+    /**
      * SQS at {@code RESQ_SQS_ENDPOINT}, or an in-memory ElasticMQ started in this JVM on a free port
      * of 127.0.0.1, as the SQS transport's tests run it; closing stops the embedded server.
      */
-    static final class Sqs implements AutoCloseable {
-        private final SQSRestServer embedded;
+    static final class Sqs extends Started {
         private final URI endpoint;
 
         private Sqs(SQSRestServer embedded, URI endpoint) {
-            this.embedded = embedded;
+            super(embedded == null ? null : embedded::stopAndWait, endpoint.toString(), "ElasticMQ");
             this.endpoint = endpoint;
         }
 
@@ -81,32 +118,16 @@ final class Brokers {
                     .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))
                     .build();
         }
-
-        /** The endpoint, and whether ElasticMQ runs in this JVM (its CPU then counts in the process's). */
-        @Override
-        public String toString() {
-            return endpoint + (embedded != null ? " (ElasticMQ in this JVM)" : "");
-        }
-
-        @Override
-        public void close() {
-            if (embedded != null) {
-                embedded.stopAndWait();
-            }
-        }
     }
 
     /**
      * Kafka at {@code RESQ_KAFKA_BOOTSTRAP}, or a KRaft broker started in this JVM (the transport's
      * test classes); closing stops the embedded broker.
      */
-    static final class Kafka implements AutoCloseable {
-        private final EmbeddedKafka embedded;
-        private final String bootstrap;
+    static final class Kafka extends Started {
 
         private Kafka(EmbeddedKafka embedded, String bootstrap) {
-            this.embedded = embedded;
-            this.bootstrap = bootstrap;
+            super(embedded, bootstrap, "embedded broker");
         }
 
         static Kafka start() throws Exception {
@@ -119,20 +140,7 @@ final class Brokers {
         }
 
         String bootstrap() {
-            return bootstrap;
-        }
-
-        /** The bootstrap servers, and whether the broker runs in this JVM (its CPU then counts in the process's). */
-        @Override
-        public String toString() {
-            return bootstrap + (embedded != null ? " (embedded broker in this JVM)" : "");
-        }
-
-        @Override
-        public void close() {
-            if (embedded != null) {
-                embedded.close();
-            }
+            return address();
         }
     }
 }
