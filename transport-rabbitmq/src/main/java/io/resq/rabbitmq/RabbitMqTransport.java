@@ -82,6 +82,8 @@ public final class RabbitMqTransport implements Transport {
     private final Duration confirmTimeout;
     private final String serverVersion;
     private final Set<RabbitReceiver> receivers = ConcurrentHashMap.newKeySet();
+    /** How long a receiver's held-back acks wait at most before the timer sends them. */
+    static final long ACK_FLUSH_MILLIS = 100;
     /** Consumer tags receivers hold now; the only consumers connection recovery restores. */
     private final Set<String> liveConsumers = ConcurrentHashMap.newKeySet();
     private final List<Address> addresses;
@@ -155,14 +157,17 @@ public final class RabbitMqTransport implements Transport {
         this.confirmTimeout = b.confirmTimeout;
         this.topology = new Topology(publishing, endpoint, b.queueType, b.declareQueues);
         this.publishers = new Publishers(publishing, endpoint, b.publisherChannels, confirmTimeout, topology::unroutable);
-        // One timer thread per transport fails overdue publisher confirms (see PublisherChannel#expire).
+        // One timer thread per transport fails overdue publisher confirms (see PublisherChannel#expire)
+        // and sends the acks receivers hold back.
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "resq-rabbitmq-confirm-timer-" + endpoint.address());
+            Thread t = new Thread(r, "resq-rabbitmq-timer-" + endpoint.address());
             t.setDaemon(true);
             return t;
         });
         long sweepMillis = Math.max(10, Math.min(1000, confirmTimeout.toMillis() / 4));
         timer.scheduleWithFixedDelay(publishers::expireOverdue, sweepMillis, sweepMillis, TimeUnit.MILLISECONDS);
+        // Acks a receiver holds back to send together go out within this even when nothing else settles or polls.
+        timer.scheduleWithFixedDelay(this::flushAcks, ACK_FLUSH_MILLIS, ACK_FLUSH_MILLIS, TimeUnit.MILLISECONDS);
         EnumSet<Capability> caps = EnumSet.of(Capability.DELAYED_DELIVERY, Capability.PAUSE);
         if (b.queueType == QueueType.QUORUM) {
             caps.add(Capability.DELIVERY_COUNT);
@@ -358,6 +363,17 @@ public final class RabbitMqTransport implements Transport {
 
     boolean consumerConnectionOpen() {
         return consuming.isOpen();
+    }
+
+    /** Timer thread: sends every receiver's held-back acks; a failure must not end the schedule. */
+    private void flushAcks() {
+        for (RabbitReceiver r : receivers) {
+            try {
+                r.flushAcks();
+            } catch (RuntimeException e) {
+                LOG.debug("Sending held-back acks of queue '{}' failed: {}", r.queue(), Errors.describe(e));
+            }
+        }
     }
 
     void receiverClosed(RabbitReceiver r) {

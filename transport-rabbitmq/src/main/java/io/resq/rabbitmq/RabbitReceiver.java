@@ -70,11 +70,27 @@ final class RabbitReceiver implements Receiver {
      * so the fetching thread opens a new channel.
      */
     private volatile Channel lostChannel;
+    /**
+     * Acks held back to go out as one multiple ack, at most this many: a quarter of the prefetch,
+     * so that the broker keeps delivering while they wait.
+     */
+    private final int ackBatch;
+    /** Guarded by channelLock: the ack ledger of {@link #ledgerChannel} in {@link #ledgerGeneration}, or null. */
+    private AckLedger ledger;
+    private Channel ledgerChannel;
+    private long ledgerGeneration;
+    /** Written by the dispatch thread before it buffers a delivery: the first delivery's tag of each channel generation. */
+    private volatile FirstTag firstTag;
+
+    /** The tag of {@code channel}'s first delivery in {@code generation}. */
+    private record FirstTag(Channel channel, long generation, long tag) {
+    }
 
     RabbitReceiver(RabbitMqTransport transport, String queue, int prefetch) {
         this.transport = transport;
         this.queue = queue;
         this.prefetch = prefetch;
+        this.ackBatch = Math.max(1, prefetch / 4);
         transport.topology().ensureQueue(queue);
         synchronized (channelLock) {
             try {
@@ -96,6 +112,9 @@ final class RabbitReceiver implements Receiver {
         if (closed) {
             throw new IllegalStateException("receiver of queue '" + queue + "' is closed");
         }
+        // Acks held back go out before more is taken: an idle queue or a slow trickle never leaves them waiting
+        // longer than the fetching thread's next poll.
+        flushAcks();
         long deadline = System.nanoTime() + wait.toNanos();
         if (paused) {
             releaseBuffered();
@@ -131,6 +150,7 @@ final class RabbitReceiver implements Receiver {
     @Override
     public void pause() {
         paused = true;
+        flushAcks();
         synchronized (channelLock) {
             // Cancel even while the connection recovers: the client then forgets the consumer
             // instead of restoring it after recovery.
@@ -161,8 +181,11 @@ final class RabbitReceiver implements Receiver {
         if (closed) {
             return;
         }
-        closed = true;
         synchronized (channelLock) {
+            // Under the lock, so that no ack is held back after this: settle() refuses from here on.
+            closed = true;
+            // Acks held back go out first: closing the channel would hand their messages back too.
+            sendDeferredAcks();
             // Closing the channel hands every unacknowledged delivery back to the queue at once.
             if (consumerTag != null) {
                 transport.consumerGone(consumerTag);
@@ -200,16 +223,75 @@ final class RabbitReceiver implements Receiver {
                 LOG.debug("{} of queue '{}' is from a channel that went down; the broker returned it already", d, queue);
                 return;
             }
+            AckLedger acks = ledgerFor(d);
             try {
+                if (ack && acks != null && acks.ack(d.deliveryTag)) {
+                    // Every delivery before this one is settled: it can wait to go out with the next ones.
+                    if (acks.deferred() >= ackBatch) {
+                        sendDeferredAcks();
+                    }
+                    return;
+                }
                 if (ack) {
                     channel.basicAck(d.deliveryTag, false);
                 } else {
                     channel.basicNack(d.deliveryTag, false, true);
                 }
+                if (acks != null && !ack) {
+                    acks.settled(d.deliveryTag);
+                }
             } catch (IOException | RuntimeException e) {
                 // The channel is down: the broker returns its unacknowledged messages to the queue.
                 LOG.debug("Settling {} of queue '{}' failed ({}); the broker returns it to the queue", d, queue, Errors.describe(e));
             }
+        }
+    }
+
+    /**
+     * The ack ledger of {@code d}'s channel and generation (the current ones), made at its first
+     * settle; {@code null} when the first delivery of that generation is not known, and then every
+     * ack goes out on its own. Caller holds channelLock.
+     */
+    private AckLedger ledgerFor(RabbitDelivery d) {
+        if (ledger != null && ledgerChannel == d.channel && ledgerGeneration == d.generation) {
+            return ledger;
+        }
+        FirstTag first = firstTag;
+        if (first == null || first.channel() != d.channel || first.generation() != d.generation) {
+            return null;
+        }
+        // A new channel or generation: acks held back for the old one went with it (the broker put those messages back).
+        ledger = new AckLedger(first.tag());
+        ledgerChannel = d.channel;
+        ledgerGeneration = d.generation;
+        return ledger;
+    }
+
+    /**
+     * Sends the acks held back, as one multiple ack, if the channel they belong to is still the
+     * current one. The fetching thread before each poll, the transport's timer every
+     * {@link RabbitMqTransport#ACK_FLUSH_MILLIS}.
+     */
+    void flushAcks() {
+        synchronized (channelLock) {
+            sendDeferredAcks();
+        }
+    }
+
+    /** Caller holds channelLock. */
+    private void sendDeferredAcks() {
+        if (ledger == null || ledger.deferred() == 0) {
+            return;
+        }
+        long upTo = ledger.takeDeferred();
+        if (ledgerChannel != channel || ledgerGeneration != generation.get() || channel == null) {
+            return; // that channel went down: the broker returned those messages already
+        }
+        try {
+            channel.basicAck(upTo, true);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("Acking deliveries of queue '{}' up to tag {} failed ({}); the broker returns them to the queue", queue, upTo,
+                    Errors.describe(e));
         }
     }
 
@@ -345,7 +427,14 @@ final class RabbitReceiver implements Receiver {
         @Override
         public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
             String id = AmqpMapping.id(queue, properties, body);
-            buffer.add(new RabbitDelivery(RabbitReceiver.this, getChannel(), generation.get(), envelope.getDeliveryTag(), id,
+            Channel ch = getChannel();
+            long gen = generation.get();
+            FirstTag first = firstTag;
+            if (first == null || first.channel() != ch || first.generation() != gen) {
+                // This thread delivers a channel's messages in tag order: the first one seen is the first one sent.
+                firstTag = new FirstTag(ch, gen, envelope.getDeliveryTag());
+            }
+            buffer.add(new RabbitDelivery(RabbitReceiver.this, ch, gen, envelope.getDeliveryTag(), id,
                     AmqpMapping.headers(properties), body, AmqpMapping.deliveryCount(properties, envelope)));
         }
 
