@@ -77,6 +77,7 @@ public final class RabbitMqTransport implements Transport {
     private final Topology topology;
     private final Publishers publishers;
     private final ScheduledExecutorService timer;
+    private final ScheduledExecutorService ackTimer;
     private final Set<Capability> capabilities;
     private final int maxBodySize;
     private final Duration confirmTimeout;
@@ -157,17 +158,15 @@ public final class RabbitMqTransport implements Transport {
         this.confirmTimeout = b.confirmTimeout;
         this.topology = new Topology(publishing, endpoint, b.queueType, b.declareQueues);
         this.publishers = new Publishers(publishing, endpoint, b.publisherChannels, confirmTimeout, topology::unroutable);
-        // One timer thread per transport fails overdue publisher confirms (see PublisherChannel#expire)
-        // and sends the acks receivers hold back.
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "resq-rabbitmq-timer-" + endpoint.address());
-            t.setDaemon(true);
-            return t;
-        });
+        // One timer thread per transport fails overdue publisher confirms (see PublisherChannel#expire).
+        this.timer = daemonTimer("resq-rabbitmq-confirm-timer-" + endpoint.address());
         long sweepMillis = Math.max(10, Math.min(1000, confirmTimeout.toMillis() / 4));
         timer.scheduleWithFixedDelay(publishers::expireOverdue, sweepMillis, sweepMillis, TimeUnit.MILLISECONDS);
         // Acks a receiver holds back to send together go out within this even when nothing else settles or polls.
-        timer.scheduleWithFixedDelay(this::flushAcks, ACK_FLUSH_MILLIS, ACK_FLUSH_MILLIS, TimeUnit.MILLISECONDS);
+        // A thread of its own: sending takes a receiver's channel lock, which a resubscribing receiver holds for
+        // the length of an RPC, and the confirm timer must never wait for that.
+        this.ackTimer = daemonTimer("resq-rabbitmq-ack-timer-" + endpoint.address());
+        ackTimer.scheduleWithFixedDelay(this::flushAcks, ACK_FLUSH_MILLIS, ACK_FLUSH_MILLIS, TimeUnit.MILLISECONDS);
         EnumSet<Capability> caps = EnumSet.of(Capability.DELAYED_DELIVERY, Capability.PAUSE);
         if (b.queueType == QueueType.QUORUM) {
             caps.add(Capability.DELIVERY_COUNT);
@@ -333,6 +332,7 @@ public final class RabbitMqTransport implements Transport {
         new ArrayList<>(receivers).forEach(RabbitReceiver::close);
         publishers.close();
         timer.shutdownNow();
+        ackTimer.shutdownNow();
         closeQuietly(consuming);
         closeQuietly(publishing);
         LOG.info("Closed the connections to {}", endpoint);
@@ -365,7 +365,15 @@ public final class RabbitMqTransport implements Transport {
         return consuming.isOpen();
     }
 
-    /** Timer thread: sends every receiver's held-back acks; a failure must not end the schedule. */
+    private static ScheduledExecutorService daemonTimer(String name) {
+        return Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Ack timer thread: sends every receiver's held-back acks; a failure must not end the schedule. */
     private void flushAcks() {
         for (RabbitReceiver r : receivers) {
             try {

@@ -269,7 +269,7 @@ final class RabbitReceiver implements Receiver {
 
     /**
      * Sends the acks held back, as one multiple ack, if the channel they belong to is still the
-     * current one. The fetching thread before each poll, the transport's timer every
+     * current one. The fetching thread before each poll, the transport's ack timer every
      * {@link RabbitMqTransport#ACK_FLUSH_MILLIS}.
      */
     void flushAcks() {
