@@ -1,5 +1,6 @@
 package io.resq.rabbitmq;
 
+import com.rabbitmq.client.Channel;
 import java.util.TreeSet;
 
 /**
@@ -17,6 +18,9 @@ import java.util.TreeSet;
  */
 final class AckLedger {
 
+    /** The channel, and its generation in the receiver, whose deliveries this ledger counts. */
+    private final Channel channel;
+    private final long generation;
     /** Lowest tag not settled yet: every tag below it is settled (acked, deferred or nacked). */
     private long frontier;
     /** Tags above the frontier settled already (sent on their own, or nacked). */
@@ -25,9 +29,16 @@ final class AckLedger {
     private long deferredUpTo;
     private int deferred;
 
-    /** @param firstTag the tag of the channel's first delivery of this generation */
-    AckLedger(long firstTag) {
+    /** @param firstTag the tag of {@code channel}'s first delivery in {@code generation} */
+    AckLedger(Channel channel, long generation, long firstTag) {
+        this.channel = channel;
+        this.generation = generation;
         this.frontier = firstTag;
+    }
+
+    /** Whether this ledger counts the deliveries of {@code channel} in {@code generation}. */
+    boolean isFor(Channel channel, long generation) {
+        return this.channel == channel && this.generation == generation;
     }
 
     /**

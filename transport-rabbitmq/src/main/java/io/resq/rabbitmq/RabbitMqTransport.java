@@ -70,6 +70,8 @@ public final class RabbitMqTransport implements Transport {
     static final int DEFAULT_LIMIT_4X = 16 * 1024 * 1024;
     /** 255 (RabbitMQ's limit) less the delay routing key's prefix, less the dead-letter suffix. */
     static final int MAX_QUEUE_NAME_BYTES = 255 - DelayLevels.KEY_PREFIX_LENGTH - Topology.DEAD_LETTER_SUFFIX.length();
+    /** How long a receiver's held-back acks wait at most before the ack timer sends them. */
+    static final long ACK_FLUSH_MILLIS = 100;
 
     private final Endpoint endpoint;
     private final Connection publishing;
@@ -83,8 +85,6 @@ public final class RabbitMqTransport implements Transport {
     private final Duration confirmTimeout;
     private final String serverVersion;
     private final Set<RabbitReceiver> receivers = ConcurrentHashMap.newKeySet();
-    /** How long a receiver's held-back acks wait at most before the timer sends them. */
-    static final long ACK_FLUSH_MILLIS = 100;
     /** Consumer tags receivers hold now; the only consumers connection recovery restores. */
     private final Set<String> liveConsumers = ConcurrentHashMap.newKeySet();
     private final List<Address> addresses;

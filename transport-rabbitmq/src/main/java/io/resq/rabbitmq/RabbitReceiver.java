@@ -75,10 +75,8 @@ final class RabbitReceiver implements Receiver {
      * so that the broker keeps delivering while they wait.
      */
     private final int ackBatch;
-    /** Guarded by channelLock: the ack ledger of {@link #ledgerChannel} in {@link #ledgerGeneration}, or null. */
+    /** Guarded by channelLock: the ack ledger of the latest channel generation that settled a delivery, or null. */
     private AckLedger ledger;
-    private Channel ledgerChannel;
-    private long ledgerGeneration;
     /** Written by the dispatch thread before it buffers a delivery: the first delivery's tag of each channel generation. */
     private volatile FirstTag firstTag;
 
@@ -253,7 +251,7 @@ final class RabbitReceiver implements Receiver {
      * ack goes out on its own. Caller holds channelLock.
      */
     private AckLedger ledgerFor(RabbitDelivery d) {
-        if (ledger != null && ledgerChannel == d.channel && ledgerGeneration == d.generation) {
+        if (ledger != null && ledger.isFor(d.channel, d.generation)) {
             return ledger;
         }
         FirstTag first = firstTag;
@@ -261,9 +259,7 @@ final class RabbitReceiver implements Receiver {
             return null;
         }
         // A new channel or generation: acks held back for the old one went with it (the broker put those messages back).
-        ledger = new AckLedger(first.tag());
-        ledgerChannel = d.channel;
-        ledgerGeneration = d.generation;
+        ledger = new AckLedger(d.channel, d.generation, first.tag());
         return ledger;
     }
 
@@ -284,8 +280,10 @@ final class RabbitReceiver implements Receiver {
             return;
         }
         long upTo = ledger.takeDeferred();
-        if (ledgerChannel != channel || ledgerGeneration != generation.get() || channel == null) {
-            return; // that channel went down: the broker returned those messages already
+        if (channel == null || !ledger.isFor(channel, generation.get())) {
+            // That channel went down and the broker returned those messages already; their tags must not reach
+            // its replacement, whatever the client would make of them there.
+            return;
         }
         try {
             channel.basicAck(upTo, true);

@@ -143,6 +143,65 @@ class RabbitMqAckCoalescingTest {
     }
 
     @Test
+    void acksHeldBackWhenTheChannelDropsAreNeverSentOnItsReplacement() throws Exception {
+        RabbitBroker.require();
+        acksHeldBackWhenTheChannelGoesDown(RabbitMqTransport.create(RabbitBroker.factory()),
+                // A channel error (an unknown tag) makes the broker close the channel; the receiver opens a new one.
+                r -> r.channelForTest().basicAck(999_999, false));
+    }
+
+    @Test
+    void acksHeldBackWhenTheConnectionDropsAreNeverSentAfterItsRecovery() throws Exception {
+        RabbitBroker.requireControl();
+        String name = "resq-acks-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        acksHeldBackWhenTheChannelGoesDown(RabbitMqTransport.builder(RabbitBroker.factory()).connectionName(name).build(),
+                // The broker drops the connections; the client recovers them, the same channel object on a new channel.
+                r -> assertThat(RabbitBroker.closeConnectionsNamed(name)).isEqualTo(2));
+    }
+
+    private interface ChannelDrop {
+        void drop(RabbitReceiver r) throws Exception;
+    }
+
+    private void acksHeldBackWhenTheChannelGoesDown(RabbitMqTransport t, ChannelDrop drop) throws Exception {
+        String queue = QUEUES.next("dropped");
+        try (RabbitMqTransport transport = t;
+                RabbitReceiver r = (RabbitReceiver) transport.receiver(queue, ReceiverOptions.defaults().withPrefetch(40))) {
+            send(transport, queue, 6);
+            List<Delivery> got = take(r, 6);
+            got.subList(0, 3).forEach(Delivery::ack); // held back, unless the timer sends them first
+            drop.drop(r); // the broker puts the unacked messages back
+            // The receiver consumes again, where tags name other messages: an ack held back from before, sent
+            // there, would settle a message not handled yet, or make the broker close the channel again.
+            List<String> again = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (!again.containsAll(List.of("m3", "m4", "m5")) && System.nanoTime() < deadline) {
+                for (Delivery d : pollQuietly(r)) {
+                    again.add(d.id());
+                    d.ack();
+                }
+            }
+            assertThat(again).as("the unacked messages came back").contains("m3", "m4", "m5").doesNotHaveDuplicates();
+            assertThat(again).as("and only messages that were delivered before").isSubsetOf("m0", "m1", "m2", "m3", "m4", "m5");
+            r.poll(1, Duration.ofMillis(10)); // sends the acks held back on the new channel
+            Thread.sleep(300);
+            assertThat(r.channelForTest().isOpen()).as("no ack the broker refused on the new channel").isTrue();
+            r.close();
+            assertThat(leftIn(transport, queue, 1_000)).as("every message settled").isEmpty();
+        }
+    }
+
+    /** A poll that counts a receiver still recovering its connection as nothing received yet. */
+    private static List<Delivery> pollQuietly(Receiver r) throws InterruptedException {
+        try {
+            return r.poll(10, Duration.ofMillis(100));
+        } catch (RuntimeException recovering) {
+            Thread.sleep(100);
+            return List.of();
+        }
+    }
+
+    @Test
     void heldBackAcksGoOutAtTheNextPollAndAtClose() throws Exception {
         heldBackAcksGoOut(false);
     }
